@@ -1,0 +1,80 @@
+"""lakehouse-sdk: configured, working clients for an S3 + Hive Metastore + Spark + Trino lakehouse.
+
+>>> from lakehouse_sdk import Lakehouse
+>>> lh = Lakehouse()                    # settings from kwargs, LAKEHOUSE_* env, .env, profile, defaults
+>>> sorted(lh.endpoints())[:2]
+['hive-metastore', 'minio']
+
+Importing this package is light: boto3, pyspark, trino, psycopg, thrift, pyiceberg and the Kubernetes
+client are imported only when their client is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lakehouse_sdk._version import __version__
+from lakehouse_sdk.endpoints import Endpoint
+from lakehouse_sdk.errors import (
+    ComponentError,
+    ConfigurationError,
+    LakehouseError,
+    MissingDependencyError,
+    PortInUseError,
+    ProvisionError,
+    ProvisionTimeoutError,
+    ServiceUnavailableError,
+    StackError,
+)
+from lakehouse_sdk.health import CheckResult, HealthReport
+from lakehouse_sdk.lakehouse import Lakehouse
+from lakehouse_sdk.settings import (
+    IcebergSettings,
+    KubeSettings,
+    LakehouseSettings,
+    LocalSettings,
+    MetastoreSettings,
+    PostgresSettings,
+    S3Settings,
+    SparkSettings,
+    TrinoSettings,
+)
+
+if TYPE_CHECKING:
+    from lakehouse_sdk.local.runtime import LocalStack
+
+__all__ = [
+    "CheckResult",
+    "ComponentError",
+    "ConfigurationError",
+    "Endpoint",
+    "HealthReport",
+    "IcebergSettings",
+    "KubeSettings",
+    "Lakehouse",
+    "LakehouseError",
+    "LakehouseSettings",
+    "LocalSettings",
+    "LocalStack",
+    "MetastoreSettings",
+    "MissingDependencyError",
+    "PortInUseError",
+    "PostgresSettings",
+    "ProvisionError",
+    "ProvisionTimeoutError",
+    "S3Settings",
+    "ServiceUnavailableError",
+    "SparkSettings",
+    "StackError",
+    "TrinoSettings",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The local runtime is imported on first use, keeping `import lakehouse_sdk` light.
+    if name == "LocalStack":
+        from lakehouse_sdk.local.runtime import LocalStack
+
+        return LocalStack
+    raise AttributeError(f"module 'lakehouse_sdk' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+import sys
+
+from lakehouse_sdk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per client: what each factory builds from the settings and an endpoint."""

@@ -1,0 +1,144 @@
+"""A thin Hive Metastore (Thrift) client with a connect timeout, as a context manager.
+
+It uses the Thrift bindings generated from the metastore's IDL that ``pymetastore`` ships, and only calls
+that exist in both Hive 3 and Hive 4 (``get_table_req`` rather than the removed ``get_table``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from lakehouse_sdk._deps import require
+from lakehouse_sdk.clients._connect import unavailable
+from lakehouse_sdk.endpoints import Endpoint
+from lakehouse_sdk.settings import LakehouseSettings
+
+__all__ = ["DatabaseInfo", "MetastoreClient", "TableInfo"]
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """A metastore database."""
+
+    name: str
+    location: str | None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A metastore table, with what a data engineer asks first: where is it and what kind is it."""
+
+    database: str
+    name: str
+    location: str | None
+    table_type: str
+    input_format: str | None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_iceberg(self) -> bool:
+        """True for Iceberg tables registered by Spark, Trino or pyiceberg."""
+        return self.parameters.get("table_type", "").upper() == "ICEBERG"
+
+    @property
+    def metadata_location(self) -> str | None:
+        """The current Iceberg metadata file, for Iceberg tables."""
+        return self.parameters.get("metadata_location")
+
+
+class MetastoreClient:
+    """A connection to the Hive Metastore. Use it as a context manager::
+
+        with lh.metastore() as hms:
+            print(hms.databases())
+
+    ``raw`` is the generated Thrift client, for calls not wrapped here.
+    """
+
+    def __init__(self, settings: LakehouseSettings, endpoint: Endpoint) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self._transport: Any = None
+        self.raw: Any = None
+
+    def __repr__(self) -> str:
+        state = "open" if self._transport is not None else "closed"
+        return f"<MetastoreClient {self.endpoint.url} {state}>"
+
+    def open(self) -> MetastoreClient:
+        """Connect (within ``connect_timeout``); raises :class:`ServiceUnavailableError` if it cannot."""
+        if self._transport is not None:
+            return self
+        require("thrift", extra="metastore", purpose="lh.metastore()")
+        bindings = require(
+            "pymetastore.hive_metastore.ThriftHiveMetastore",
+            extra="metastore",
+            purpose="lh.metastore()",
+            package="pymetastore",
+        )
+        from thrift.protocol import TBinaryProtocol
+        from thrift.transport import TSocket, TTransport
+
+        sock = TSocket.TSocket(self.endpoint.host, self.endpoint.port)
+        sock.setTimeout(int(self.settings.connect_timeout * 1000))
+        transport = TTransport.TBufferedTransport(sock)
+        try:
+            transport.open()
+        except TTransport.TTransportException as exc:
+            raise unavailable(self.settings, self.endpoint, exc.message or exc) from None
+        self._transport = transport
+        self.raw = bindings.Client(TBinaryProtocol.TBinaryProtocol(transport))
+        return self
+
+    def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        if self._transport is not None:
+            self._transport.close()
+        self._transport = None
+        self.raw = None
+
+    def __enter__(self) -> MetastoreClient:
+        return self.open()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _client(self) -> Any:
+        if self.raw is None:
+            self.open()
+        return self.raw
+
+    def databases(self) -> list[str]:
+        """Names of all databases."""
+        return sorted(self._client().get_all_databases())
+
+    def database(self, name: str) -> DatabaseInfo:
+        """One database with its location."""
+        db = self._client().get_database(name)
+        return DatabaseInfo(db.name, db.locationUri, db.ownerName)
+
+    def tables(self, database: str) -> list[str]:
+        """Names of the tables in ``database``."""
+        return sorted(self._client().get_all_tables(database))
+
+    def table(self, database: str, name: str) -> TableInfo:
+        """One table with its storage location, type and parameters."""
+        ttypes = require(
+            "pymetastore.hive_metastore.ttypes", extra="metastore", purpose="lh.metastore()", package="pymetastore"
+        )
+        result = self._client().get_table_req(ttypes.GetTableRequest(dbName=database, tblName=name))
+        table = result.table
+        sd = table.sd
+        return TableInfo(
+            database=table.dbName,
+            name=table.tableName,
+            location=sd.location if sd else None,
+            table_type=table.tableType or "",
+            input_format=sd.inputFormat if sd else None,
+            parameters=dict(table.parameters or {}),
+        )

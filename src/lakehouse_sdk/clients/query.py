@@ -1,0 +1,107 @@
+"""Trino query results straight into Arrow, column by column, batch by batch.
+
+The plain DB-API path maps every value through a Python function and then builds a DataFrame from a list
+of row lists. Here the rows come back as Trino sends them (``legacy_primitive_types=True``: no per-value
+mapping), each batch is transposed once and converted to typed Arrow arrays in C, and the batches are
+concatenated. Memory is bounded by one batch of Python rows plus the Arrow result.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from lakehouse_sdk._deps import require
+from lakehouse_sdk.endpoints import Endpoint
+from lakehouse_sdk.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["arrow_type", "rows_to_batch", "run_query"]
+
+BATCH_ROWS = 65_536
+_DIRECT = {
+    "boolean": "bool_",
+    "tinyint": "int8",
+    "smallint": "int16",
+    "integer": "int32",
+    "bigint": "int64",
+    "real": "float32",
+    "double": "float64",
+}
+
+
+def arrow_type(trino_type: str) -> tuple[Any, bool]:
+    """The Arrow type for a Trino type, and whether values arrive as strings that need a cast."""
+    pa = require("pyarrow", extra="trino", purpose="lh.query()")
+    t = trino_type.strip().lower()
+    base = t.split("(", 1)[0].strip()
+    if base in _DIRECT:
+        return getattr(pa, _DIRECT[base])(), False
+    if base in {"varchar", "char", "json", "uuid", "ipaddress"}:
+        return pa.string(), False
+    if base == "date":
+        return pa.date32(), True
+    if base == "decimal":
+        match = re.match(r"decimal\((\d+),\s*(\d+)\)", t)
+        precision, scale = (int(match.group(1)), int(match.group(2))) if match else (38, 0)
+        return (pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)), True
+    if base == "timestamp" and "with time zone" not in t:
+        match = re.match(r"timestamp\((\d+)\)", t)
+        digits = int(match.group(1)) if match else 3
+        unit = "s" if digits == 0 else "ms" if digits <= 3 else "us" if digits <= 6 else "ns"
+        return pa.timestamp(unit), True
+    return None, False  # anything else (arrays, maps, rows, time zones): let Arrow infer
+
+
+def rows_to_batch(rows: list[list[Any]], names: list[str], types: list[str]) -> pa.RecordBatch:
+    """One batch of raw Trino rows to an Arrow record batch."""
+    pa = require("pyarrow", extra="trino", purpose="lh.query()")
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    arrays = []
+    for values, trino_type in zip(columns, types, strict=True):
+        target, cast = arrow_type(trino_type)
+        if target is None:
+            arrays.append(pa.array(values))
+        elif cast:
+            arrays.append(pa.array(values, type=pa.string()).cast(target))
+        else:
+            arrays.append(pa.array(values, type=target))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def run_query(
+    settings: LakehouseSettings,
+    endpoint: Endpoint,
+    sql: str,
+    *,
+    params: Any = None,
+    catalog: str | None = None,
+    schema: str | None = None,
+) -> pa.Table:
+    """Run ``sql`` and return an Arrow table. Trino's own errors pass through unchanged."""
+    pa = require("pyarrow", extra="trino", purpose="lh.query()")
+    from lakehouse_sdk.clients.trino import trino_connection
+
+    conn = trino_connection(settings, endpoint, catalog=catalog, schema=schema, legacy_primitive_types=True)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+        batches: list[Any] = []
+        rows_iter = iter(cursor.fetchone, None)
+        first = list(islice(rows_iter, BATCH_ROWS))
+        description = cursor.description or []
+        names = [d[0] for d in description]
+        types = [str(d[1]) for d in description]
+        chunk = first
+        while chunk:
+            batches.append(rows_to_batch(chunk, names, types))
+            chunk = list(islice(rows_iter, BATCH_ROWS))
+        if not batches:
+            empty = rows_to_batch([], names, types)
+            return pa.Table.from_batches([empty])
+        return pa.Table.from_batches(batches)
+    finally:
+        conn.close()  # type: ignore[no-untyped-call]

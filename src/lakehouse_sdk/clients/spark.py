@@ -1,0 +1,126 @@
+"""A SparkSession for the standalone master, wired to S3A, the metastore and the Iceberg catalog."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakehouse_sdk._deps import require
+from lakehouse_sdk.endpoints import Endpoint
+from lakehouse_sdk.settings import LakehouseSettings
+from lakehouse_sdk.stack.versions import spark_jar_artifacts
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["local_jar_paths", "route_address", "spark_conf", "spark_session"]
+
+
+def local_jar_paths(settings: LakehouseSettings) -> list[Path]:
+    """Where the local runtime caches the S3A and Iceberg jars."""
+    return [settings.local.cache_path / "jars" / a.filename for a in spark_jar_artifacts()]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def route_address(host: str, port: int) -> str:
+    """The local IP address that routes to ``host`` (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect((host, port))
+        address: str = sock.getsockname()[0]
+        return address
+
+
+def spark_conf(
+    settings: LakehouseSettings, *, master: Endpoint, metastore: Endpoint, s3: Endpoint, app_name: str | None = None
+) -> dict[str, str]:
+    """The Spark configuration ``lh.spark()`` uses (secrets included: do not log it)."""
+    cfg = settings.spark
+    bucket = settings.s3.warehouse_bucket
+    warehouse = f"s3a://{bucket}/"
+    conf: dict[str, str] = {
+        "spark.master": f"spark://{master.address}",
+        "spark.app.name": app_name or cfg.app_name,
+        "spark.executor.memory": cfg.executor_memory,
+        "spark.executor.cores": str(cfg.executor_cores),
+        "spark.cores.max": str(cfg.cores_max),
+        # S3A on the stack's object store
+        "spark.hadoop.fs.s3a.endpoint": s3.url,
+        "spark.hadoop.fs.s3a.endpoint.region": settings.s3.region,
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(s3.scheme == "https").lower(),
+        "spark.hadoop.fs.s3a.access.key": settings.s3.access_key.get_secret_value(),
+        "spark.hadoop.fs.s3a.secret.key": settings.s3.secret_key.get_secret_value(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "spark.hadoop.fs.s3a.connection.timeout": str(int(settings.s3.read_timeout * 1000)),
+        "spark.hadoop.fs.s3a.connection.establish.timeout": str(int(settings.connect_timeout * 1000)),
+        "spark.hadoop.fs.s3a.attempts.maximum": str(settings.s3.max_attempts),
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # Trino writes s3:// locations into the metastore; read them with S3A too
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # Hive tables through the metastore
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.hive.metastore.uris": f"thrift://{metastore.address}",
+        "spark.sql.warehouse.dir": warehouse,
+        # Iceberg tables through the same metastore, under the same name as in Trino
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"spark.sql.catalog.{settings.iceberg.catalog_name}": "org.apache.iceberg.spark.SparkCatalog",
+        f"spark.sql.catalog.{settings.iceberg.catalog_name}.type": "hive",
+        f"spark.sql.catalog.{settings.iceberg.catalog_name}.uri": f"thrift://{metastore.address}",
+        f"spark.sql.catalog.{settings.iceberg.catalog_name}.warehouse": warehouse,
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    conf.update(_driver_conf(settings, master))
+    conf.update(_jar_conf(settings, master))
+    conf.update(cfg.conf)
+    return conf
+
+
+def _driver_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
+    """Executors must connect back to the driver: make that address explicit outside the cluster."""
+    cfg = settings.spark
+    conf: dict[str, str] = {}
+    host = cfg.driver_host
+    if host is None and master.mode != "in-cluster":
+        host = "127.0.0.1" if _is_loopback(master.host) else route_address(master.host, master.port)
+    if host is not None:
+        conf["spark.driver.host"] = host
+        conf["spark.driver.bindAddress"] = cfg.driver_bind_address or ("127.0.0.1" if _is_loopback(host) else "0.0.0.0")
+    if cfg.driver_port is not None:
+        conf["spark.driver.port"] = str(cfg.driver_port)
+    if cfg.block_manager_port is not None:
+        conf["spark.blockManager.port"] = str(cfg.block_manager_port)
+    return conf
+
+
+def _jar_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
+    mode = settings.spark.jars
+    paths = local_jar_paths(settings)
+    if mode == "auto":
+        mode = "local" if _is_loopback(master.host) and all(p.is_file() for p in paths) else "packages"
+    if mode == "local":
+        classpath = ":".join(str(p) for p in paths)
+        return {"spark.driver.extraClassPath": classpath, "spark.executor.extraClassPath": classpath}
+    # hadoop-aws brings its AWS SDK bundle as a dependency; Spark's Ivy resolves it
+    packages = [a for a in spark_jar_artifacts() if a.group != "software.amazon.awssdk"]
+    return {"spark.jars.packages": ",".join(a.package_coordinate for a in packages)}
+
+
+def spark_session(settings: LakehouseSettings, conf: dict[str, Any]) -> SparkSession:
+    """Create (or return the active) SparkSession with ``conf``."""
+    sql = require("pyspark.sql", extra="spark", purpose="lh.spark()", package="pyspark")
+    builder = sql.SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session: SparkSession = builder.getOrCreate()
+    return session

@@ -1,0 +1,139 @@
+"""Where each service is: in-cluster DNS, a host NodePort, or an explicit URL.
+
+Resolution never touches the network. The mode comes from ``settings.mode``; ``auto`` picks ``in-cluster``
+when the process runs in a pod (a service-account token is mounted and ``KUBERNETES_SERVICE_HOST`` is set),
+and ``nodeport`` otherwise. An explicit URL in ``settings.endpoints`` wins for that one service.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from lakehouse_sdk.errors import ConfigurationError
+from lakehouse_sdk.settings import LakehouseSettings
+from lakehouse_sdk.stack.services import SERVICES, ServiceSpec
+
+__all__ = ["Endpoint", "resolve_endpoint", "resolve_endpoints", "resolve_mode"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "thrift": 9083, "postgresql": 5432, "spark": 7077}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A resolved service address.
+
+    Attributes:
+        service: the service key (``trino``, ``minio``, ...).
+        scheme: ``http``, ``https``, ``thrift``, ``postgresql`` or ``spark``.
+        host: host name or IP address.
+        port: TCP port.
+        mode: the mode that produced it (``in-cluster``, ``nodeport``, ``explicit``, ``port-forward``).
+        reason: how the address was chosen, for error messages.
+    """
+
+    service: str
+    scheme: str
+    host: str
+    port: int
+    mode: str
+    reason: str
+
+    @property
+    def url(self) -> str:
+        """``scheme://host:port``."""
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def _in_pod(settings: LakehouseSettings) -> tuple[bool, str]:
+    token = settings.serviceaccount_dir / "token"
+    has_token = token.is_file()
+    has_env = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+    if has_token and has_env:
+        return True, f"service-account token at {token} and KUBERNETES_SERVICE_HOST are present"
+    missing = [] if has_token else [f"no service-account token at {token}"]
+    if not has_env:
+        missing.append("KUBERNETES_SERVICE_HOST is not set")
+    return False, " and ".join(missing)
+
+
+def resolve_mode(settings: LakehouseSettings) -> tuple[str, str]:
+    """The effective mode and a sentence saying how it was chosen."""
+    source = settings.source_of("mode")
+    if settings.mode != "auto":
+        return settings.mode, f"mode={settings.mode} from {source}"
+    in_pod, why = _in_pod(settings)
+    chosen = "in-cluster" if in_pod else "nodeport"
+    return chosen, f"mode=auto ({source}) chose {chosen}: {why}"
+
+
+def _pod_namespace(settings: LakehouseSettings) -> str | None:
+    try:
+        return (settings.serviceaccount_dir / "namespace").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _explicit(settings: LakehouseSettings, spec: ServiceSpec) -> Endpoint:
+    url = settings.endpoints[spec.key]
+    source = settings.source_of("endpoints", spec.key)
+    parts = urlsplit(url)
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme, spec.port)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"endpoints.{spec.key} = {url!r} (from {source}) has an invalid port: {exc}. "
+            "Write it as scheme://host:port."
+        ) from None
+    if not parts.hostname:
+        raise ConfigurationError(
+            f"endpoints.{spec.key} = {url!r} (from {source}) has no host. Write it as scheme://host:port."
+        )
+    return Endpoint(spec.key, parts.scheme, parts.hostname, port, "explicit", f"explicit URL from {source}")
+
+
+def resolve_endpoint(settings: LakehouseSettings, service: str, mode: tuple[str, str] | None = None) -> Endpoint:
+    """Resolve one service's endpoint (see the module docstring for the rules)."""
+    spec = SERVICES[service]
+    if spec.key in settings.endpoints:
+        return _explicit(settings, spec)
+    chosen, why = mode or resolve_mode(settings)
+    if chosen == "in-cluster":
+        own = _pod_namespace(settings)
+        if own == settings.namespace:
+            host = spec.dns_name
+            why += f"; same namespace {own!r}, short name"
+        else:
+            host = f"{spec.dns_name}.{settings.namespace}.svc.cluster.local"
+            why += f"; namespace {settings.namespace!r} from {settings.source_of('namespace')}"
+        return Endpoint(spec.key, spec.scheme, host, spec.port, chosen, why)
+    if chosen in {"nodeport", "port-forward"}:
+        port = settings.nodeports.get(spec.key, spec.node_port)
+        if spec.key in settings.nodeports:
+            why += f"; port from {settings.source_of('nodeports', spec.key)}"
+        return Endpoint(spec.key, spec.scheme, settings.nodeport_host, port, "nodeport", why)
+    raise ConfigurationError(
+        f"mode=explicit ({settings.source_of('mode')}) but no URL is set for service {spec.key!r}. "
+        f"Set LAKEHOUSE_ENDPOINTS__{spec.key.upper().replace('-', '_')}=scheme://host:port, "
+        "or choose mode auto, nodeport or in-cluster."
+    )
+
+
+def resolve_endpoints(settings: LakehouseSettings) -> dict[str, Endpoint]:
+    """All endpoints, resolved without touching the network (``explicit`` mode skips unset services)."""
+    mode = resolve_mode(settings)
+    out: dict[str, Endpoint] = {}
+    for key in SERVICES:
+        if mode[0] == "explicit" and key not in settings.endpoints:
+            continue
+        out[key] = resolve_endpoint(settings, key, mode)
+    return out

@@ -1,0 +1,72 @@
+"""Environment variables that point other tools (aws CLI, psql, trino CLI, pyiceberg, Spark) at the stack."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lakehouse_sdk.lakehouse import Lakehouse
+
+__all__ = ["export_lines", "tool_environment"]
+
+
+def tool_environment(lh: Lakehouse, *, secrets: bool = True) -> dict[str, str]:
+    """The variables; with ``secrets=False`` the secret ones are left out."""
+    s = lh.settings
+    s3, pg, trino = lh.endpoint("minio"), lh.endpoint("postgres"), lh.endpoint("trino")
+    hms, master = lh.endpoint("hive-metastore"), lh.endpoint("spark-master")
+    cat = s.iceberg.catalog_name.upper()
+    env = {
+        # aws CLI and every AWS SDK (path-style is implied by a custom endpoint for SeaweedFS and MinIO)
+        "AWS_ACCESS_KEY_ID": s.s3.access_key.get_secret_value(),
+        "AWS_SECRET_ACCESS_KEY": s.s3.secret_key.get_secret_value(),
+        "AWS_ENDPOINT_URL_S3": s3.url,
+        "AWS_REGION": s.s3.region,
+        # psql and libpq
+        "PGHOST": pg.host,
+        "PGPORT": str(pg.port),
+        "PGUSER": s.postgres.user,
+        "PGPASSWORD": s.postgres.password.get_secret_value(),
+        "PGDATABASE": s.postgres.database,
+        # trino CLI: `trino --server "$TRINO_SERVER"`; TRINO_USER is read by the CLI itself
+        "TRINO_SERVER": trino.url,
+        "TRINO_USER": s.trino.user,
+        # pyiceberg: load_catalog("iceberg")
+        f"PYICEBERG_CATALOG__{cat}__TYPE": "hive",
+        f"PYICEBERG_CATALOG__{cat}__URI": f"thrift://{hms.address}",
+        f"PYICEBERG_CATALOG__{cat}__S3__ENDPOINT": s3.url,
+        f"PYICEBERG_CATALOG__{cat}__S3__ACCESS_KEY_ID": s.s3.access_key.get_secret_value(),
+        f"PYICEBERG_CATALOG__{cat}__S3__SECRET_ACCESS_KEY": s.s3.secret_key.get_secret_value(),
+        f"PYICEBERG_CATALOG__{cat}__S3__REGION": s.s3.region,
+        # spark-submit / pyspark: the master, and the metastore; S3A reads the AWS_* variables above
+        "MASTER": f"spark://{master.address}",
+        "SPARK_MASTER_URL": f"spark://{master.address}",
+        "HIVE_METASTORE_URIS": f"thrift://{hms.address}",
+    }
+    if not secrets:
+        env = {k: v for k, v in env.items() if k not in _secret_paths(lh)}
+    return env
+
+
+def _secret_paths(lh: Lakehouse) -> dict[str, str]:
+    """Secret variables and the setting each comes from."""
+    cat = lh.settings.iceberg.catalog_name.upper()
+    return {
+        "AWS_SECRET_ACCESS_KEY": "s3.secret_key",
+        "PGPASSWORD": "postgres.password",
+        f"PYICEBERG_CATALOG__{cat}__S3__SECRET_ACCESS_KEY": "s3.secret_key",
+    }
+
+
+def export_lines(lh: Lakehouse, *, show_secrets: bool = False) -> str:
+    """``export`` lines for a shell. Secrets are fetched at eval time unless ``show_secrets``."""
+    env = tool_environment(lh, secrets=True)
+    secret_paths = _secret_paths(lh)
+    lines = []
+    for name, value in env.items():
+        if name in secret_paths and not show_secrets:
+            lines.append(f'export {name}="$(lakehouse credentials --show {secret_paths[name]})"')
+        else:
+            lines.append(f"export {name}={shlex.quote(value)}")
+    return "\n".join(lines)

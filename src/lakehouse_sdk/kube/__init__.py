@@ -1,0 +1,1 @@
+"""Kubernetes: manifests rendered from the stack configuration, and provisioning."""

@@ -1,0 +1,214 @@
+"""The ``Lakehouse`` facade: configured, working clients for every part of the stack."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from lakehouse_sdk.clients import _connect
+from lakehouse_sdk.endpoints import Endpoint, resolve_endpoint, resolve_endpoints, resolve_mode
+from lakehouse_sdk.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import psycopg
+    import pyarrow as pa
+    from mypy_boto3_s3 import S3Client
+    from pyspark.sql import SparkSession
+    from trino.dbapi import Connection as TrinoConnection
+
+    from lakehouse_sdk.clients.metastore import MetastoreClient
+    from lakehouse_sdk.health import HealthReport
+
+__all__ = ["Lakehouse"]
+
+
+class Lakehouse:
+    """Entry point of lakehouse-sdk.
+
+    Args:
+        settings: effective settings. ``None`` (the default) loads them from keyword ``overrides``,
+            ``LAKEHOUSE_*`` environment variables, ``.env``, the config-file profile, the standard variables
+            of other tools (``AWS_*``, ``PG*``) and the reference architecture's defaults, in that order.
+        profile: shorthand for ``overrides["profile"]``.
+        **overrides: settings given as keyword arguments (``mode="nodeport"``, ``s3={"region": "eu"}``).
+
+    Client factories return new objects the caller owns (connections are context managers); nothing here
+    opens a connection until a client is asked for.
+    """
+
+    def __init__(
+        self, settings: LakehouseSettings | None = None, *, profile: str | None = None, **overrides: Any
+    ) -> None:
+        if settings is not None and (overrides or profile):
+            settings = settings.model_copy(update=overrides)
+        elif settings is None:
+            if profile is not None:
+                overrides["profile"] = profile
+            settings = LakehouseSettings(**overrides)
+        self.settings: LakehouseSettings = settings
+
+    def __repr__(self) -> str:
+        mode, _ = resolve_mode(self.settings)
+        return f"Lakehouse(mode={mode!r}, namespace={self.settings.namespace!r})"
+
+    # -- endpoints --------------------------------------------------------------------------------------------
+
+    @cached_property
+    def _mode(self) -> tuple[str, str]:
+        return resolve_mode(self.settings)
+
+    def endpoint(self, service: str) -> Endpoint:
+        """The resolved endpoint of one service (``minio``, ``trino``, ``hive-metastore``, ...)."""
+        return resolve_endpoint(self.settings, service, self._mode)
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Every service's endpoint, resolved without touching the network."""
+        return resolve_endpoints(self.settings)
+
+    def _reachable(self, service: str) -> Endpoint:
+        endpoint = self.endpoint(service)
+        _connect.probe(self.settings, endpoint)
+        return endpoint
+
+    # -- object store -----------------------------------------------------------------------------------------
+
+    def s3(self, *, check: bool = True) -> S3Client:
+        """A boto3 S3 client (path-style, SigV4, timeouts, standard retries) for the object store."""
+        from lakehouse_sdk.clients.s3 import s3_client
+
+        endpoint = self._reachable("minio") if check else self.endpoint("minio")
+        return s3_client(self.settings, endpoint)
+
+    def storage_options(self) -> dict[str, Any]:
+        """``storage_options`` for pandas / fsspec (s3fs), e.g. ``df.to_parquet("s3://b/k", storage_options=...)``."""
+        from lakehouse_sdk.clients.s3 import storage_options
+
+        return storage_options(self.settings, self.endpoint("minio"))
+
+    def arrow_filesystem(self) -> Any:
+        """A ``pyarrow.fs.S3FileSystem`` for the object store."""
+        from lakehouse_sdk.clients.s3 import arrow_filesystem
+
+        return arrow_filesystem(self.settings, self.endpoint("minio"))
+
+    # -- Trino ------------------------------------------------------------------------------------------------
+
+    def trino(self, *, catalog: str | None = None, schema: str | None = None, **kwargs: Any) -> TrinoConnection:
+        """A ``trino.dbapi`` connection (basic or JWT auth and TLS verification when configured)."""
+        from lakehouse_sdk.clients.trino import trino_connection
+
+        return trino_connection(self.settings, self._reachable("trino"), catalog=catalog, schema=schema, **kwargs)
+
+    def sqlalchemy_url(self, *, catalog: str | None = None, schema: str | None = None) -> str:
+        """A SQLAlchemy URL for Trino, without credentials (see :meth:`sqlalchemy_engine`)."""
+        from lakehouse_sdk.clients.trino import sqlalchemy_url
+
+        return sqlalchemy_url(self.settings, self.endpoint("trino"), catalog=catalog, schema=schema)
+
+    def sqlalchemy_engine(self, *, catalog: str | None = None, schema: str | None = None, **kwargs: Any) -> Any:
+        """A SQLAlchemy engine on Trino with auth and TLS settings in ``connect_args``."""
+        from lakehouse_sdk._deps import require
+        from lakehouse_sdk.clients.trino import sqlalchemy_connect_args, sqlalchemy_url
+
+        sqlalchemy = require("sqlalchemy", extra="trino", purpose="lh.sqlalchemy_engine()")
+        endpoint = self.endpoint("trino")
+        return sqlalchemy.create_engine(
+            sqlalchemy_url(self.settings, endpoint, catalog=catalog, schema=schema),
+            connect_args=sqlalchemy_connect_args(self.settings, endpoint),
+            **kwargs,
+        )
+
+    @overload
+    def query(
+        self,
+        sql: str,
+        *,
+        params: Any = ...,
+        catalog: str | None = ...,
+        schema: str | None = ...,
+        output: Literal["pandas"] = ...,
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def query(
+        self,
+        sql: str,
+        *,
+        params: Any = ...,
+        catalog: str | None = ...,
+        schema: str | None = ...,
+        output: Literal["arrow"],
+    ) -> pa.Table: ...
+
+    def query(
+        self,
+        sql: str,
+        *,
+        params: Any = None,
+        catalog: str | None = None,
+        schema: str | None = None,
+        output: Literal["pandas", "arrow"] = "pandas",
+    ) -> Any:
+        """Run ``sql`` on Trino and return a pandas DataFrame (or an Arrow table with ``output="arrow"``)."""
+        from lakehouse_sdk.clients.query import run_query
+
+        table = run_query(self.settings, self._reachable("trino"), sql, params=params, catalog=catalog, schema=schema)
+        return table if output == "arrow" else table.to_pandas()
+
+    # -- Spark ------------------------------------------------------------------------------------------------
+
+    def spark_conf(self, *, app_name: str | None = None) -> dict[str, str]:
+        """The configuration :meth:`spark` uses (contains the S3 secret: do not print it)."""
+        from lakehouse_sdk.clients.spark import spark_conf
+
+        return spark_conf(
+            self.settings,
+            master=self.endpoint("spark-master"),
+            metastore=self.endpoint("hive-metastore"),
+            s3=self.endpoint("minio"),
+            app_name=app_name,
+        )
+
+    def spark(self, *, app_name: str | None = None) -> SparkSession:
+        """A SparkSession on the standalone master with S3A, the metastore and the ``iceberg`` catalog."""
+        from lakehouse_sdk.clients.spark import spark_session
+
+        for service in ("spark-master", "hive-metastore", "minio"):
+            self._reachable(service)
+        return spark_session(self.settings, self.spark_conf(app_name=app_name))
+
+    # -- metastore, PostgreSQL, Iceberg -------------------------------------------------------------------------
+
+    def metastore(self) -> MetastoreClient:
+        """A Hive Metastore Thrift client (a context manager) with the connect timeout."""
+        from lakehouse_sdk.clients.metastore import MetastoreClient
+
+        return MetastoreClient(self.settings, self.endpoint("hive-metastore"))
+
+    def postgres(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        """A psycopg connection to the metastore database (the caller closes it)."""
+        from lakehouse_sdk.clients.postgres import postgres_connection
+
+        return postgres_connection(self.settings, self._reachable("postgres"), **kwargs)
+
+    def iceberg(self, **properties: Any) -> Any:
+        """A pyiceberg catalog on the metastore with the object store's S3 properties."""
+        from lakehouse_sdk.clients.iceberg import iceberg_catalog
+
+        metastore = self._reachable("hive-metastore")
+        return iceberg_catalog(self.settings, metastore, self.endpoint("minio"), **properties)
+
+    # -- environment and health --------------------------------------------------------------------------------
+
+    def env(self, *, secrets: bool = True) -> dict[str, str]:
+        """Environment variables that point the aws CLI, psql, the trino CLI, pyiceberg and Spark here."""
+        from lakehouse_sdk.envvars import tool_environment
+
+        return tool_environment(self, secrets=secrets)
+
+    def health(self, *, timeout: float | None = None) -> HealthReport:
+        """Check every service for real, in parallel, each with its own timeout."""
+        from lakehouse_sdk.health import check_all
+
+        return check_all(self, timeout=timeout)

@@ -1,0 +1,192 @@
+"""The one source of the services' configuration files.
+
+The local runtime writes these files to disk and the Kubernetes manifests put the very same text into the
+``trino-config`` and ``hadoop-config`` ConfigMaps, so what the integration tests prove is what users deploy.
+
+No secret is ever written into these files: credentials are references to environment variables
+(``${ENV:NAME}`` for Trino, ``${env.NAME}`` for Hadoop's Configuration), which the local runtime sets on
+the process and the manifests fill from Secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+__all__ = [
+    "SECRET_ENV",
+    "StackContext",
+    "hadoop_s3a_properties",
+    "metastore_site",
+    "to_hadoop_xml",
+    "to_properties",
+    "trino_catalogs",
+    "trino_config_properties",
+    "trino_jvm_config",
+    "trino_node_properties",
+]
+
+# The environment variables that carry credentials into the services.
+SECRET_ENV = {
+    "s3_access_key": "LAKEHOUSE_S3_ACCESS_KEY",
+    "s3_secret_key": "LAKEHOUSE_S3_SECRET_KEY",
+    "postgres_password": "LAKEHOUSE_POSTGRES_PASSWORD",
+}
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """Addresses as the services see each other (``127.0.0.1:30900`` locally, ``minio:9000`` in a cluster)."""
+
+    s3_endpoint: str
+    metastore_uri: str
+    postgres_host: str
+    postgres_port: int
+    postgres_database: str
+    postgres_user: str
+    region: str = "us-east-1"
+    warehouse_bucket: str = "warehouse"
+    metastore_port: int = 9083
+    trino_port: int = 8080
+    trino_heap: str = "2G"
+    trino_data_dir: str = "/data/trino"
+    trino_node_id: str = "trino-coordinator"
+
+    @property
+    def warehouse(self) -> str:
+        return f"s3a://{self.warehouse_bucket}/"
+
+    @property
+    def jdbc_url(self) -> str:
+        return f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}/{self.postgres_database}"
+
+
+def _trino_env(name: str) -> str:
+    return "${ENV:" + SECRET_ENV[name] + "}"
+
+
+def _hadoop_env(name: str) -> str:
+    return "${env." + SECRET_ENV[name] + "}"
+
+
+def hadoop_s3a_properties(ctx: StackContext) -> dict[str, str]:
+    """S3A on the stack's object store: the same keys for the metastore, Spark and Hadoop tools."""
+    return {
+        "fs.s3a.endpoint": ctx.s3_endpoint,
+        "fs.s3a.endpoint.region": ctx.region,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": str(ctx.s3_endpoint.startswith("https")).lower(),
+        "fs.s3a.access.key": _hadoop_env("s3_access_key"),
+        "fs.s3a.secret.key": _hadoop_env("s3_secret_key"),
+        "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # Trino writes s3:// locations into the metastore: read them with S3A as well
+        "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fs.AbstractFileSystem.s3.impl": "org.apache.hadoop.fs.s3a.S3A",
+    }
+
+
+def metastore_site(ctx: StackContext) -> dict[str, str]:
+    """``metastore-site.xml`` for the standalone Hive Metastore on PostgreSQL and the object store."""
+    return {
+        "metastore.thrift.port": str(ctx.metastore_port),
+        "metastore.thrift.uris": ctx.metastore_uri,
+        "metastore.server.min.threads": "5",
+        "metastore.server.max.threads": "100",
+        "metastore.task.threads.always": "org.apache.hadoop.hive.metastore.events.EventCleanerTask",
+        "metastore.expression.proxy": "org.apache.hadoop.hive.metastore.DefaultPartitionExpressionProxy",
+        "javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
+        "javax.jdo.option.ConnectionURL": ctx.jdbc_url,
+        "javax.jdo.option.ConnectionUserName": ctx.postgres_user,
+        "javax.jdo.option.ConnectionPassword": _hadoop_env("postgres_password"),
+        "datanucleus.autoCreateSchema": "false",
+        "metastore.schema.verification": "true",
+        "datanucleus.connectionPool.maxPoolSize": "5",
+        "metastore.warehouse.dir": ctx.warehouse,
+        "metastore.warehouse.external.dir": ctx.warehouse,
+        # HMS 4 turns managed tables of "old" clients (Spark's Hive 2.3 client) into external ones; keep them
+        "metastore.metadata.transformer.class": " ",
+        "metastore.event.db.notification.api.auth": "false",
+        "metastore.housekeeping.threads.on": "false",
+        "metastore.compactor.initiator.on": "false",
+        **hadoop_s3a_properties(ctx),
+    }
+
+
+def _native_s3(ctx: StackContext) -> dict[str, str]:
+    return {
+        "fs.native-s3.enabled": "true",
+        "s3.endpoint": ctx.s3_endpoint,
+        "s3.region": ctx.region,
+        "s3.path-style-access": "true",
+        "s3.aws-access-key": _trino_env("s3_access_key"),
+        "s3.aws-secret-key": _trino_env("s3_secret_key"),
+    }
+
+
+def trino_catalogs(ctx: StackContext) -> dict[str, dict[str, str]]:
+    """Trino's ``hive`` and ``iceberg`` catalogs, both on the metastore and the object store."""
+    return {
+        "hive": {
+            "connector.name": "hive",
+            "hive.metastore.uri": ctx.metastore_uri,
+            **_native_s3(ctx),
+            "hive.non-managed-table-writes-enabled": "true",
+            "hive.storage-format": "PARQUET",
+        },
+        "iceberg": {
+            "connector.name": "iceberg",
+            "iceberg.catalog.type": "hive_metastore",
+            "hive.metastore.uri": ctx.metastore_uri,
+            **_native_s3(ctx),
+            "iceberg.file-format": "PARQUET",
+            "iceberg.register-table-procedure.enabled": "true",
+        },
+    }
+
+
+def trino_config_properties(ctx: StackContext) -> dict[str, str]:
+    """A single-node coordinator that also schedules work on itself."""
+    return {
+        "coordinator": "true",
+        "node-scheduler.include-coordinator": "true",
+        "http-server.http.port": str(ctx.trino_port),
+        "discovery.uri": f"http://127.0.0.1:{ctx.trino_port}",
+        "query.max-memory": "1GB",
+        "query.max-memory-per-node": "512MB",
+    }
+
+
+def trino_node_properties(ctx: StackContext) -> dict[str, str]:
+    return {"node.environment": "lakehouse", "node.id": ctx.trino_node_id, "node.data-dir": ctx.trino_data_dir}
+
+
+def trino_jvm_config(ctx: StackContext) -> str:
+    return "\n".join(
+        [
+            "-server",
+            f"-Xmx{ctx.trino_heap}",
+            "-XX:InitialRAMPercentage=5",
+            "-XX:+UseG1GC",
+            "-XX:G1HeapRegionSize=4M",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-XX:+HeapDumpOnOutOfMemoryError",
+            "-Djdk.attach.allowAttachSelf=true",
+            "-Dfile.encoding=UTF-8",
+            "",
+        ]
+    )
+
+
+def to_properties(props: dict[str, str]) -> str:
+    """Java ``.properties`` text."""
+    return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def to_hadoop_xml(props: dict[str, str]) -> str:
+    """Hadoop ``*-site.xml`` text."""
+    body = "".join(
+        f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>\n" for k, v in props.items()
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<configuration>\n{body}</configuration>\n'
