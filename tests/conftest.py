@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,12 @@ STANDARD_VARS = (
 
 
 @pytest.fixture(autouse=True)
-def clean_config_env(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
+def clean_config_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Clear LAKEHOUSE_* and the standard variables, hide the user's config file and any .env.
 
-    Integration tests keep the cache and state directories of the session stack (set by its fixture).
+    The cache and state directories are kept: the integration tests' session stack sets them.
     """
-    keep = {"LAKEHOUSE_LOCAL__CACHE_DIR", "LAKEHOUSE_LOCAL__STATE_DIR"} if "integration" in request.keywords else set()
+    keep = {"LAKEHOUSE_LOCAL__CACHE_DIR", "LAKEHOUSE_LOCAL__STATE_DIR"}
     for name in list(os.environ):
         if (name.startswith("LAKEHOUSE_") and name not in keep) or name in STANDARD_VARS:
             monkeypatch.delenv(name, raising=False)

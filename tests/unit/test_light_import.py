@@ -6,14 +6,33 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["boto3", "botocore", "pyspark", "trino", "psycopg", "thrift", "pyiceberg", "kubernetes", "pymetastore",
-         "pandas", "pyarrow", "sqlalchemy", "s3fs", "yaml"]
+HEAVY = [
+    "boto3",
+    "botocore",
+    "pyspark",
+    "trino",
+    "psycopg",
+    "thrift",
+    "pyiceberg",
+    "kubernetes",
+    "pymetastore",
+    "pandas",
+    "pyarrow",
+    "sqlalchemy",
+    "s3fs",
+    "yaml",
+]
 
 
 def _modules_after(code: str) -> set[str]:
     probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

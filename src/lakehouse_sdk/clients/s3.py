@@ -42,7 +42,32 @@ def s3_client(settings: LakehouseSettings, endpoint: Endpoint) -> S3Client:
         config=Config(**s3_client_config(settings)),
         verify=settings.s3.verify,
     )
+    client.meta.events.register("after-call.s3", _credential_errors(settings, endpoint))
     return client
+
+
+_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
+
+
+def _credential_errors(settings: LakehouseSettings, endpoint: Endpoint) -> Any:
+    """A botocore hook: a rejected credential becomes a ConfigurationError that says where it came from."""
+
+    def handler(parsed: Any = None, model: Any = None, **_: Any) -> None:
+        error = parsed.get("Error", {}) if isinstance(parsed, dict) else {}
+        code = error.get("Code")
+        if code not in _CREDENTIAL_CODES:
+            return
+        from lakehouse_sdk.errors import ConfigurationError
+
+        operation = getattr(model, "name", "the call")
+        raise ConfigurationError(
+            f"the object store at {endpoint.url} rejected the credentials ({code}) on {operation}. "
+            f"s3.access_key comes from {settings.source_of('s3', 'access_key')} and s3.secret_key from "
+            f"{settings.source_of('s3', 'secret_key')}. Set LAKEHOUSE_S3__ACCESS_KEY and "
+            "LAKEHOUSE_S3__SECRET_KEY to the stack's credentials (`lakehouse credentials` shows which are in use)."
+        )
+
+    return handler
 
 
 def storage_options(settings: LakehouseSettings, endpoint: Endpoint) -> dict[str, Any]:

@@ -131,10 +131,14 @@ class LocalService:
     name: str = ""
     endpoint_keys: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    extra_ports: tuple[int, ...] = ()
 
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
+
+    @property
+    def extra_ports(self) -> tuple[int, ...]:
+        """Internal ports the service also listens on."""
+        return ()
 
     def ports(self) -> dict[str, int]:
         """Endpoint key (or internal role) to port, for the port-in-use check and status."""
@@ -198,7 +202,11 @@ class ObjectStore(LocalService):
 class SeaweedFS(ObjectStore):
     """SeaweedFS (Apache-2.0): ``weed mini`` runs master, volume, filer, S3 gateway and admin UI."""
 
-    extra_ports = (30910, 30911, 30912, 30920, 30921, 30922, 30923, 30924)
+    @property
+    def extra_ports(self) -> tuple[int, ...]:
+        """master, volume, filer HTTP; master, volume, filer, S3, admin gRPC: next to the S3 port."""
+        base = self.ctx.port("minio")
+        return tuple(base + offset for offset in (10, 11, 12, 20, 21, 22, 23, 24))
 
     def prepare(self) -> None:
         s = self.ctx.settings
@@ -601,7 +609,11 @@ class SparkWorker(_Spark):
     name = "spark-worker"
     endpoint_keys = ("spark-worker-ui",)
     depends_on = ("spark-master",)
-    extra_ports = (30085,)
+
+    @property
+    def extra_ports(self) -> tuple[int, ...]:
+        """The worker's RPC port, next to its UI."""
+        return (self.ctx.port("spark-worker-ui") + 1,)
 
     def launch(self) -> Launch:
         local = self.ctx.settings.local

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up a machine for lakehouse-sdk development and CI, from nothing but the package registries:
+#   system packages (PostgreSQL server, Maven, JDK, Go) from Debian, the Python environment from PyPI,
+#   the local stack's components (Trino, Hive Metastore, Spark jars from Maven Central; SeaweedFS built
+#   with Go from the module proxy) into the user cache, and the Kubernetes test binaries.
+# Idempotent: a warm machine skips everything that is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${LAKEHOUSE_VENV:-$ROOT/.venv}
+PY=${PYTHON:-python3}
+SKIP_KUBE=${LAKEHOUSE_SKIP_KUBE_TOOLS:-0}
+
+log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+t0=$(date +%s)
+
+# 1. system packages ------------------------------------------------------------------------------------
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+if ((${#missing[@]})); then
+  log "installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the Debian package starts a cluster on 5432 we do not use; the local stack runs its own
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || $SUDO service postgresql stop >/dev/null 2>&1 || true
+fi
+
+# 2. Python environment ---------------------------------------------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import lakehouse_sdk, pyspark, trino, boto3, psycopg, pyiceberg, kubernetes, pytest, mypy" 2>/dev/null \
+   || [ scripts/constraints.txt -nt "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+  log "installing lakehouse-sdk[all,dev] (pinned by scripts/constraints.txt)"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -c scripts/constraints.txt -e ".[all,dev]"
+  touch "$VENV/.installed"
+fi
+
+# 3. local stack components (cached in ~/.cache/lakehouse-sdk) ---------------------------------------
+log "local stack components"
+"$VENV/bin/lakehouse" components
+
+# 4. Kubernetes control plane binaries for the provisioning tests --------------------------------------
+if [ "$SKIP_KUBE" != 1 ] && [ -x scripts/build-kube-tools.sh ]; then
+  log "Kubernetes test binaries"
+  scripts/build-kube-tools.sh
+fi
+log "setup done in $(( $(date +%s) - t0 ))s"

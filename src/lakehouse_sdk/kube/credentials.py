@@ -1,0 +1,106 @@
+"""The stack's credentials and the one Secret that holds them.
+
+Credentials are either generated (strong, random, stored only in the ``lakehouse-credentials`` Secret and
+reused on every later provisioning), taken from the caller's settings, or the public development
+placeholders of the committed manifests (the reference architecture's ``minioadmin`` / ``hive``), which
+``provision()`` never keeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from lakehouse_sdk.errors import ProvisionError, register_secret
+
+if TYPE_CHECKING:
+    from lakehouse_sdk.settings import LakehouseSettings
+
+__all__ = ["CREDENTIALS_ANNOTATION", "SECRET_KEYS", "SECRET_NAME", "Credentials"]
+
+SECRET_NAME = "lakehouse-credentials"
+CREDENTIALS_ANNOTATION = "lakehouse-sdk.io/credentials"
+# Secret key per Credentials attribute; the same names as stack.config.SECRET_ENV's keys, dashed.
+SECRET_KEYS = {
+    "s3_access_key": "s3-access-key",
+    "s3_secret_key": "s3-secret-key",
+    "postgres_password": "postgres-password",
+}
+Origin = Literal["placeholder", "generated", "settings"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The S3 keys and the PostgreSQL password of one deployment (``repr`` never shows them)."""
+
+    s3_access_key: str = field(repr=False)
+    s3_secret_key: str = field(repr=False)
+    postgres_password: str = field(repr=False)
+    origin: Origin = "placeholder"
+
+    def __post_init__(self) -> None:
+        if self.origin != "placeholder":
+            for value in self.values().values():
+                register_secret(value)
+
+    @classmethod
+    def placeholder(cls) -> Credentials:
+        """The public development defaults of the committed manifests (the SDK's default settings)."""
+        return cls("minioadmin", "minioadmin", "hive", "placeholder")
+
+    @classmethod
+    def generate(cls) -> Credentials:
+        """Strong random credentials: a 20-character access key, a 40-character secret, a 32-character password."""
+        upper = string.ascii_uppercase + string.digits
+        access = "LH" + "".join(secrets.choice(upper) for _ in range(18))
+        secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+        password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+        return cls(access, secret, password, "generated")
+
+    @classmethod
+    def from_settings(cls, settings: LakehouseSettings) -> Credentials:
+        """The credentials of the caller's settings (``s3.access_key``, ``s3.secret_key``, ``postgres.password``)."""
+        return cls(
+            settings.s3.access_key.get_secret_value(),
+            settings.s3.secret_key.get_secret_value(),
+            settings.postgres.password.get_secret_value(),
+            "settings",
+        )
+
+    @classmethod
+    def from_secret(cls, secret: dict[str, Any]) -> Credentials:
+        """Read them back from the ``lakehouse-credentials`` Secret (as returned by the API, as a dict)."""
+        data = secret.get("data") or {}
+        annotations = (secret.get("metadata") or {}).get("annotations") or {}
+        origin = annotations.get(CREDENTIALS_ANNOTATION, "settings")
+        if origin not in ("placeholder", "generated", "settings"):
+            origin = "settings"
+        try:
+            values = {attr: base64.b64decode(data[key]).decode() for attr, key in SECRET_KEYS.items()}
+        except KeyError as exc:
+            raise ProvisionError(
+                f"Secret {SECRET_NAME} has no key {exc.args[0]!r}. Delete the Secret and provision again "
+                "to regenerate it (the data stored with the old credentials is then unreadable)."
+            ) from None
+        return cls(**values, origin=origin)
+
+    def values(self) -> dict[str, str]:
+        """Attribute name to value."""
+        return {attr: getattr(self, attr) for attr in SECRET_KEYS}
+
+    def secret_data(self) -> dict[str, str]:
+        """The Secret's ``data`` (base64)."""
+        return {key: base64.b64encode(getattr(self, attr).encode()).decode() for attr, key in SECRET_KEYS.items()}
+
+    def apply_to(self, settings: LakehouseSettings) -> LakehouseSettings:
+        """A copy of ``settings`` that uses these credentials (what ``Lakehouse()`` needs after provisioning)."""
+        from pydantic import SecretStr
+
+        s3 = settings.s3.model_copy(
+            update={"access_key": SecretStr(self.s3_access_key), "secret_key": SecretStr(self.s3_secret_key)}
+        )
+        postgres = settings.postgres.model_copy(update={"password": SecretStr(self.postgres_password)})
+        return settings.model_copy(update={"s3": s3, "postgres": postgres})

@@ -1,0 +1,88 @@
+"""The real stack for integration tests: `lakehouse up --local` once per session, `down --purge` after.
+
+Nothing here skips: when a service cannot start, the fixture fails and so does every test that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lakehouse_sdk import Lakehouse
+
+STATE_ENV = "LAKEHOUSE_LOCAL__STATE_DIR"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/tests/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def lakehouse_cli(*args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run the `lakehouse` command of this environment."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "lakehouse_sdk.cli", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"lakehouse {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@dataclass
+class Stack:
+    state_dir: Path
+    up_output: str
+
+    def lakehouse(self, **overrides: object) -> Lakehouse:
+        return Lakehouse(**overrides)  # type: ignore[arg-type]
+
+
+def _our_processes(state_dir: Path) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(state_dir) in cmdline and "pytest" not in cmdline:
+            found.append(f"{entry.name}: {cmdline[:160]}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    state_dir = Path(os.environ.get(STATE_ENV) or tempfile.mkdtemp(prefix="lakehouse-it-", dir="/tmp"))
+    state_dir.chmod(0o755)  # PostgreSQL runs as its own user when the tests run as root
+    os.environ[STATE_ENV] = str(state_dir)
+    start = time.monotonic()
+    up = lakehouse_cli("up", "--local")
+    print(f"\n[stack] up in {time.monotonic() - start:.1f}s\n{up.stdout}", file=sys.stderr)
+    try:
+        yield Stack(state_dir, up.stdout)
+    finally:
+        down = lakehouse_cli("down", "--purge", check=False)
+        print(f"\n[stack] down:\n{down.stdout}{down.stderr}", file=sys.stderr)
+        leftovers = []
+        for _ in range(20):
+            leftovers = _our_processes(state_dir)
+            if not leftovers:
+                break
+            time.sleep(0.5)
+        assert not leftovers, f"`lakehouse down` left processes behind: {leftovers}"
+
+
+@pytest.fixture
+def lh(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Lakehouse:
+    monkeypatch.setenv(STATE_ENV, str(stack.state_dir))
+    return Lakehouse()

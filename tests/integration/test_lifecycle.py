@@ -1,0 +1,143 @@
+"""Lifecycle of the local stack: idempotent up, status, doctor, crash recovery, restarts without data loss,
+and the errors a user sees when a service is down or a credential is wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from lakehouse_sdk import ConfigurationError, Lakehouse, LocalStack, ServiceUnavailableError
+
+from .conftest import Stack, lakehouse_cli
+
+
+def test_every_service_is_healthy(lh: Lakehouse) -> None:
+    report = lh.health()
+    assert report.ok, str(report)
+    assert {r.service for r in report.results} >= {"minio", "postgres", "hive-metastore", "spark-master", "trino"}
+    assert report["trino"].version == "476"
+    assert "<table>" in report._repr_html_()
+    assert "healthy" in str(report)
+
+
+def test_up_is_idempotent_and_reports_timings(stack: Stack) -> None:
+    assert "all healthy in" in stack.up_output
+    again = lakehouse_cli("up", "--local")
+    assert again.stdout.count("already running") == 6, again.stdout
+
+
+def test_status_and_doctor_json(stack: Stack) -> None:
+    status = json.loads(lakehouse_cli("status", "--json").stdout)
+    assert {s["service"] for s in status} == {
+        "object-store",
+        "postgres",
+        "hive-metastore",
+        "spark-master",
+        "spark-worker",
+        "trino",
+    }
+    assert all(s["running"] and s["healthy"] for s in status), status
+    doctor = lakehouse_cli("doctor", "--json")
+    assert json.loads(doctor.stdout)["ok"] is True
+
+
+def test_kill_9_is_seen_by_status_and_doctor_and_fixed_by_up(stack: Stack, lh: Lakehouse) -> None:
+    with lh.trino(catalog="iceberg") as conn:
+        cur = conn.cursor()
+        cur.execute("CREATE SCHEMA IF NOT EXISTS iceberg.survive WITH (location = 's3://warehouse/survive')")
+        cur.fetchall()
+        cur.execute("CREATE TABLE IF NOT EXISTS iceberg.survive.t AS SELECT 42 AS answer")
+        cur.fetchall()
+    local = LocalStack()
+    info = local.handle("postgres").info()
+    assert info is not None
+    os.kill(info.pid, signal.SIGKILL)
+    time.sleep(1)
+    status = lakehouse_cli("status", check=False)
+    assert status.returncode == 3
+    assert "CRASHED" in status.stdout
+    doctor = lakehouse_cli("doctor", "--timeout", "5", check=False)
+    assert doctor.returncode == 1
+    assert "postgres" in doctor.stdout and "UNHEALTHY" in doctor.stdout
+    up = lakehouse_cli("up", "--local")
+    assert "postgres" in up.stdout and "restarted" in up.stdout
+    assert lh.health().ok
+    assert lh.query("SELECT answer FROM iceberg.survive.t")["answer"].tolist() == [42]
+
+
+def test_down_and_up_keep_the_data(stack: Stack, lh: Lakehouse) -> None:
+    table = f"keep_{uuid.uuid4().hex[:6]}"
+    with lh.trino(catalog="iceberg") as conn:
+        cur = conn.cursor()
+        cur.execute("CREATE SCHEMA IF NOT EXISTS iceberg.survive WITH (location = 's3://warehouse/survive')")
+        cur.fetchall()
+        cur.execute(f"CREATE TABLE iceberg.survive.{table} AS SELECT * FROM (VALUES 1, 2, 3) AS v(x)")
+        cur.fetchall()
+    down = lakehouse_cli("down")
+    assert "stopped" in down.stdout
+    assert lakehouse_cli("status", check=False).returncode == 3
+    lakehouse_cli("up", "--local")
+    assert lh.query(f"SELECT sum(x) AS s FROM iceberg.survive.{table}")["s"].tolist() == [6]
+
+
+def test_missing_table_error_passes_through_from_trino(lh: Lakehouse) -> None:
+    from trino.exceptions import TrinoUserError
+
+    with pytest.raises(TrinoUserError) as info:
+        lh.query("SELECT * FROM iceberg.default.no_such_table_here")
+    assert "does not exist" in str(info.value)
+
+
+def test_wrong_s3_credentials_name_the_setting_and_endpoint(stack: Stack) -> None:
+    bad = Lakehouse(s3={"access_key": "not-the-key", "secret_key": "wrong-secret-planted"})
+    with pytest.raises(ConfigurationError) as info:
+        bad.s3().list_buckets()
+    text = str(info.value)
+    assert "http://localhost:30900" in text
+    assert "s3.access_key" in text and "keyword argument" in text
+    assert "wrong-secret-planted" not in text
+
+
+def _stop(service: str) -> None:
+    LocalStack().handle(service).stop(20)
+
+
+def test_stopped_trino_gives_a_clear_error_in_time(stack: Stack) -> None:
+    _stop("trino")
+    try:
+        lh = Lakehouse(connect_timeout=2)
+        start = time.monotonic()
+        with pytest.raises(ServiceUnavailableError) as info:
+            lh.query("SELECT 1")
+        assert time.monotonic() - start < 5
+        err = info.value
+        assert err.service == "trino"
+        assert err.endpoint == "http://localhost:30081"
+        assert "mode 'nodeport'" in str(err) and "lakehouse up --local" in str(err)
+    finally:
+        lakehouse_cli("up", "--local")
+
+
+def test_stopped_metastore_while_spark_runs(stack: Stack) -> None:
+    lh = Lakehouse()
+    spark: Any = lh.spark(app_name="metastore-outage")
+    try:
+        spark.sql("CREATE DATABASE IF NOT EXISTS outage LOCATION 's3a://warehouse/outage.db'")
+        spark.createDataFrame([(1,), (2,)], "x INT").write.mode("overwrite").saveAsTable("outage.t")
+        _stop("hive-metastore")
+        start = time.monotonic()
+        with pytest.raises(Exception) as info:  # noqa: PT011 - Spark raises its own error types
+            spark.sql("SELECT count(*) FROM outage.t_other").collect()
+        elapsed = time.monotonic() - start
+        assert elapsed < 120, elapsed
+        assert "metastore" in str(info.value).lower() or "thrift" in str(info.value).lower()
+    finally:
+        lakehouse_cli("up", "--local")
+    assert spark.sql("SELECT sum(x) FROM outage.t").collect()[0][0] == 3
+    spark.stop()
