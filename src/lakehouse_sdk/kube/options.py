@@ -32,15 +32,17 @@ class _Model(BaseModel):
 class Images(_Model):
     """Container images, pinned to the versions of :mod:`lakehouse_sdk.stack.versions`."""
 
-    seaweedfs: str = Field("docker.io/chrislusf/seaweedfs:4.01", description="SeaweedFS (weed mini)")
+    seaweedfs: str = Field(default="docker.io/chrislusf/seaweedfs:4.01", description="SeaweedFS (weed mini)")
     # MinIO CE is archived and its Docker Hub images are gone; quay.io keeps the last frozen release.
-    minio: str = Field("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", description="MinIO server")
-    init: str = Field("docker.io/amazon/aws-cli:2.31.13", description="bucket creation job (aws CLI)")
-    fetch: str = Field("docker.io/curlimages/curl:8.17.0", description="fetches the metastore's extra jars")
-    postgres: str = Field(f"docker.io/library/postgres:{VERSIONS['postgresql']}", description="PostgreSQL")
-    hive_metastore: str = Field(f"docker.io/apache/hive:{VERSIONS['hive-metastore']}", description="Hive Metastore")
-    spark: str = Field(f"docker.io/apache/spark:{VERSIONS['spark']}", description="Spark master and workers")
-    trino: str = Field(f"docker.io/trinodb/trino:{VERSIONS['trino']}", description="Trino")
+    minio: str = Field(default="quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", description="MinIO server")
+    init: str = Field(default="docker.io/amazon/aws-cli:2.31.13", description="bucket creation job (aws CLI)")
+    fetch: str = Field(default="docker.io/curlimages/curl:8.17.0", description="fetches the metastore's extra jars")
+    postgres: str = Field(default=f"docker.io/library/postgres:{VERSIONS['postgresql']}", description="PostgreSQL")
+    hive_metastore: str = Field(
+        default=f"docker.io/apache/hive:{VERSIONS['hive-metastore']}", description="Hive Metastore"
+    )
+    spark: str = Field(default=f"docker.io/apache/spark:{VERSIONS['spark']}", description="Spark master and workers")
+    trino: str = Field(default=f"docker.io/trinodb/trino:{VERSIONS['trino']}", description="Trino")
 
 
 class Resources(_Model):
@@ -114,7 +116,7 @@ class ProvisionOptions(_Model):
     object_store_size: str = "10Gi"
     postgres_size: str = "5Gi"
     resources: dict[str, Resources] = Field(default_factory=_default_resources)
-    spark_workers: int = Field(1, ge=0, le=100)
+    spark_workers: int = Field(default=1, ge=0, le=100)
     credentials: Literal["generate", "settings"] = "generate"
     buckets: tuple[str, ...] = ("warehouse",)
     warehouse_bucket: str = "warehouse"
@@ -123,8 +125,8 @@ class ProvisionOptions(_Model):
     postgres_database: str = "metastore"
     trino_heap: str = "2G"
     field_manager: str = "lakehouse-sdk"
-    timeout: float = Field(600.0, gt=0)
-    poll_interval: float = Field(2.0, gt=0, le=60)
+    timeout: float = Field(default=600.0, gt=0)
+    poll_interval: float = Field(default=2.0, gt=0, le=60)
 
     @field_validator("namespace")
     @classmethod

@@ -192,8 +192,9 @@ def render(options: ProvisionOptions, *, credentials: Credentials | None = None)
     creds = credentials or Credentials.placeholder()
     secret_hash = creds.values()
     cms = config_maps(options)
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(options.namespace, None)}
-    namespace["metadata"]["annotations"] = {NAMESPACE_ANNOTATION: "true"}
+    ns_meta = _meta(options.namespace, None)
+    ns_meta["annotations"] = {NAMESPACE_ANNOTATION: "true"}
+    namespace: Obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": ns_meta}
     store = _stateful(
         options, "object-store", w.object_store_container(options), options.object_store_size, _hash(secret_hash)
     )
