@@ -389,6 +389,9 @@ class LakehouseSettings(BaseSettings):
             self._provenance = _collect_provenance(_SOURCES.get())
         finally:
             _SOURCES.reset(token)
+        # The defaults are the reference architecture's public development values; redacting them would
+        # blank out ordinary words ("hive") in every message. Any other secret value is never shown.
+        defaults = {"minioadmin", "hive"}
         for secret in (
             self.s3.secret_key,
             self.s3.access_key,
@@ -396,7 +399,7 @@ class LakehouseSettings(BaseSettings):
             self.trino.password,
             self.trino.jwt,
         ):
-            if secret is not None:
+            if secret is not None and secret.get_secret_value() not in defaults:
                 register_secret(secret.get_secret_value())
 
     @classmethod

@@ -65,7 +65,8 @@ def readiness(obj: Obj) -> Readiness:
         progressing = _condition(obj, "Progressing")
         if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
             return Readiness(kind, name, False, True, f"rollout stalled: {progressing.get('message')}")
-        return Readiness(kind, name, ok, False, f"{available}/{want} available, {updated}/{want} updated")
+        extra = f", {total - want} old pod(s) still running" if total > want else ""
+        return Readiness(kind, name, ok, False, f"{available}/{want} available, {updated}/{want} updated{extra}")
     ready = int(status.get("readyReplicas", 0))
     same_revision = status.get("currentRevision") == status.get("updateRevision") or want == 0
     ok = observed and ready == want and updated == want and same_revision
@@ -127,12 +128,17 @@ def diagnose(api: KubeAPI, namespace: str, workloads: list[Obj], *, events: int 
         pods = api.list("Pod", namespace, selector=selector_of(obj))
         if not pods:
             lines.append(f"{obj['kind']} {obj['metadata']['name']}: no pods")
+        pods.sort(key=lambda p: (p.get("status") or {}).get("phase") == "Running")
         for pod in pods[:3]:
             names.add(pod["metadata"]["name"])
             lines.extend(_pod_summary(api, namespace, pod))
         for rs in api.list("ReplicaSet", namespace, selector=selector_of(obj)) if obj["kind"] == "Deployment" else []:
             names.add(rs["metadata"]["name"])
-    recent = api.events(namespace, names)[-events:]
+    found = api.events(namespace, names)
+    # warnings first to survive the cut, then shown in time order
+    keep = [e for e in found if e.get("type") == "Warning"][-events // 2 :]
+    keep += [e for e in found if e.get("type") != "Warning"][-(events - len(keep)) :]
+    recent = [e for e in found if any(e is k for k in keep)]
     if recent:
         lines.append("recent events:")
         for e in recent:

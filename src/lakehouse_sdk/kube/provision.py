@@ -8,6 +8,7 @@ the credentials back live in :mod:`lakehouse_sdk.kube.manage` and are re-exporte
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,7 +83,8 @@ class ProvisionResult:
         ]
         for spec in SERVICES.values():
             where = f"NodePort {spec.node_port}" if self.service_type == "NodePort" else "ClusterIP only"
-            lines.append(f"  {spec.key:<16} {spec.dns_name}.{self.namespace}.svc:{spec.port:<5}  {where}")
+            address = f"{spec.dns_name}.{self.namespace}.svc:{spec.port}"
+            lines.append(f"  {spec.key:<16} {address:<40} {where}")
         return "\n".join(lines)
 
 
@@ -109,8 +111,8 @@ def _apply(api: KubeAPI, obj: Obj, *, field_manager: str) -> bool:
     except api.ApiException as exc:
         if obj["kind"] != "Job" or api.status_of(exc) != 422:
             raise ProvisionError(
-                f"applying {_ref(obj)} in namespace {meta.get('namespace')} was refused: "
-                f"{getattr(exc, 'body', exc)}. Check the options that shape it."
+                f"applying {_ref(obj)} in namespace {meta.get('namespace')} was refused: {_api_message(exc)}. "
+                + _hint(_api_message(exc))
             ) from exc
         api.delete("Job", meta["name"], meta["namespace"], propagation="Foreground")
         deadline = time.monotonic() + 120
@@ -123,6 +125,25 @@ def _apply(api: KubeAPI, obj: Obj, *, field_manager: str) -> bool:
             time.sleep(0.5)
         after = api.apply(obj, field_manager=field_manager)
     return before is None or before["metadata"]["resourceVersion"] != after["metadata"]["resourceVersion"]
+
+
+def _api_message(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    try:
+        return str(json.loads(body)["message"])
+    except (TypeError, ValueError, KeyError):
+        return str(body or exc)
+
+
+def _hint(message: str) -> str:
+    if "already allocated" in message:
+        return (
+            "NodePorts are cluster-wide: another stack (another namespace?) holds them. Tear it down, or "
+            "provision this one with service_type='ClusterIP' (--service-type ClusterIP)."
+        )
+    if "forbidden" in message.lower():
+        return "Your Kubernetes user lacks the permission; ask for a Role that allows it in this namespace."
+    return "Check the options that shape this object."
 
 
 def _ensure_namespace(api: KubeAPI, layer: Layer, *, field_manager: str, progress: Progress) -> list[str]:

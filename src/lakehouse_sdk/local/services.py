@@ -24,6 +24,7 @@ from lakehouse_sdk.local.components import Components
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.versions import VERSIONS
 
 __all__ = ["SERVICE_ORDER", "LocalService", "RuntimeContext", "build_services"]
 
@@ -43,6 +44,11 @@ _ADD_OPENS = [
         "sun.nio.ch",
     )
 ]
+
+SCHEMA_TOOL = {
+    "3": "org.apache.hadoop.hive.metastore.tools.MetastoreSchemaTool",
+    "4": "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool",
+}
 
 _LOG4J2 = """status = WARN
 appender.console.type = Console
@@ -496,33 +502,26 @@ class HiveMetastore(LocalService):
         (conf / "log4j2.properties").write_text(_LOG4J2)
 
     def init_schema(self) -> None:
-        """Create or upgrade the metastore schema in PostgreSQL (once; a marker remembers it)."""
+        """Create the metastore schema in PostgreSQL unless it is there (a marker remembers it)."""
         marker = self.ctx.data_dir("hive-metastore") / "schema-initialised"
         if marker.is_file():
             return
         java_home, jvm = self._java()
         env = self.ctx.base_env(java_home)
         env["METASTORE_HOME"] = str(self.ctx.components.hive_home())
-        argv = [
-            *jvm,
-            "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool",
-            "-dbType",
-            "postgres",
-            "-initOrUpgradeSchema",
-        ]
+        tool = [*jvm, SCHEMA_TOOL[VERSIONS["hive-metastore"].split(".")[0]], "-dbType", "postgres"]
         log = self.ctx.state / "logs" / "hive-metastore-schematool.log"
-        with log.open("ab") as fh:
-            proc = subprocess.run(
-                argv,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.ctx.data_dir("hive-metastore"),
-                check=False,
-                timeout=600,
-            )
-        if proc.returncode != 0:
-            raise StackError(f"the metastore schema tool failed (exit {proc.returncode}); see {log}")
+        cwd = self.ctx.data_dir("hive-metastore")
+
+        def run(*args: str) -> int:
+            with log.open("ab") as fh:
+                done = subprocess.run([*tool, *args], stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                      check=False, timeout=600)
+            return done.returncode
+
+        # -info succeeds only when a schema exists; a fresh database gets -initSchema
+        if run("-info") != 0 and (code := run("-initSchema")) != 0:
+            raise StackError(f"the metastore schema tool failed (exit {code}); see {log}")
         marker.write_text("ok")
 
     def launch(self) -> Launch:

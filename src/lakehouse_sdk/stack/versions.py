@@ -2,8 +2,13 @@
 
 Spark is the newest line with an Iceberg Spark runtime on Maven Central (4.1, runtime from Iceberg 1.11),
 hadoop-aws matches Spark 4.1's bundled Hadoop (3.4.2), and the AWS SDK bundle is the one hadoop-aws 3.4.2
-was built against. The metastore is the newest standalone metastore archive on Maven Central (4.0.1: no
-4.1.x server archive is published there).
+was built against.
+
+The metastore is the standalone Hive Metastore 3.1.3. No 4.1.x server archive is published on Maven Central
+(``hive-standalone-metastore-server`` stops at 4.0.1), and Hive 4.0 removed Thrift calls (``get_table``)
+that Spark 4.1's built-in Hive 2.3 client and Iceberg's Spark catalog still make, so a 4.0.x metastore breaks
+``saveAsTable`` and Iceberg tables in Spark. 3.1.3 serves Spark, Trino, Iceberg and pyiceberg (its
+transaction tables give pyiceberg the locks it commits with).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ VERSIONS: dict[str, str] = {
     "hadoop": "3.4.2",
     "aws-sdk-bundle": "2.29.52",
     "iceberg": "1.12.0",
-    "hive-metastore": "4.0.1",
+    "hive-metastore": "3.1.3",
     "trino": "476",
     "postgresql-jdbc": "42.7.8",
     "seaweedfs": "v0.0.0-20261109003541-7506e5f91cd6",
@@ -63,7 +68,7 @@ MAVEN: dict[str, MavenArtifact] = {
     "trino-hive": MavenArtifact("io.trino", "trino-hive", V["trino"], "zip"),
     "trino-iceberg": MavenArtifact("io.trino", "trino-iceberg", V["trino"], "zip"),
     "hive-metastore": MavenArtifact(
-        "org.apache.hive", "hive-standalone-metastore-server", V["hive-metastore"], "tar.gz", "bin"
+        "org.apache.hive", "hive-standalone-metastore", V["hive-metastore"], "tar.gz", "bin"
     ),
     "hadoop-aws": MavenArtifact("org.apache.hadoop", "hadoop-aws", V["hadoop"]),
     "aws-sdk-bundle": MavenArtifact("software.amazon.awssdk", "bundle", V["aws-sdk-bundle"]),
