@@ -40,13 +40,13 @@ def _options(**values: Any) -> ProvisionOptions:
 
 
 def _ours(api: KubeAPI, ns: str) -> dict[str, dict[str, Any]]:
-    return {
-        f"{kind}/{o['metadata']['name']}": o for kind in KINDS for o in api.list(kind, ns, selector=LABEL_SELECTOR)
-    }
+    return {f"{kind}/{o['metadata']['name']}": o for kind in KINDS for o in api.list(kind, ns, selector=LABEL_SELECTOR)}
 
 
 def _versions(api: KubeAPI, ns: str) -> dict[str, tuple[str, int]]:
-    return {k: (o["metadata"]["resourceVersion"], o["metadata"].get("generation", 0)) for k, o in _ours(api, ns).items()}
+    return {
+        k: (o["metadata"]["resourceVersion"], o["metadata"].get("generation", 0)) for k, o in _ours(api, ns).items()
+    }
 
 
 def test_kubectl_apply_k_manifests_deploys_the_stack(
@@ -167,7 +167,9 @@ def test_teardown_keeps_volumes_unless_asked(kube_settings: LakehouseSettings, a
             "/api/v1/persistentvolumes", "POST", body=pv, header_params={"Content-Type": "application/json"},
             auth_settings=["BearerToken"], _preload_content=False,
         )  # fmt: skip
-    options = _options(namespace="lh-persistent", service_type="ClusterIP", persistent=True, storage_class="lh-test-manual")
+    options = _options(
+        namespace="lh-persistent", service_type="ClusterIP", persistent=True, storage_class="lh-test-manual"
+    )
     provision(options, settings=kube_settings)
     kept = teardown(options, settings=kube_settings)
     assert sorted(kept.kept) == [

@@ -28,10 +28,29 @@ def test_defaults_match_the_reference_architecture() -> None:
 
 def test_cli_flags_build_options() -> None:
     options = _parse(
-        "--namespace", "team-a", "--object-store", "minio", "--service-type", "ClusterIP", "--persistent",
-        "--storage-class", "ssd", "--storage-size", "postgres=20Gi", "--spark-workers", "3",
-        "--image", "trino=registry.example/trino:476", "--cpu", "trino=2:4", "--memory", "trino=6Gi:8Gi",
-        "--credentials", "settings", "--timeout", "90",
+        "--namespace",
+        "team-a",
+        "--object-store",
+        "minio",
+        "--service-type",
+        "ClusterIP",
+        "--persistent",
+        "--storage-class",
+        "ssd",
+        "--storage-size",
+        "postgres=20Gi",
+        "--spark-workers",
+        "3",
+        "--image",
+        "trino=registry.example/trino:476",
+        "--cpu",
+        "trino=2:4",
+        "--memory",
+        "trino=6Gi:8Gi",
+        "--credentials",
+        "settings",
+        "--timeout",
+        "90",
     )
     assert options.namespace == "team-a"
     assert "namespace" in options.model_fields_set

@@ -33,7 +33,9 @@ REFERENCE_NODEPORTS = {
     ("spark-worker", 8081): 30084,
     ("trino", 8080): 30081,
 }
-SECRETS = Credentials("AKIDTESTsecretaccess", "sEcReT-value-that-must-not-leak-0123456789", "pg-pass-must-not-leak", "settings")
+SECRETS = Credentials(
+    "AKIDTESTsecretaccess", "sEcReT-value-that-must-not-leak-0123456789", "pg-pass-must-not-leak", "settings"
+)
 
 VARIANTS = [
     ProvisionOptions(),
@@ -61,7 +63,16 @@ def test_every_variant_validates_against_the_kubernetes_schema(
 
 def test_layers_follow_the_reference_startup_order() -> None:
     names = [layer.name for layer in render(ProvisionOptions())]
-    assert names == ["namespace", "config", "object-store", "minio-init", "postgres", "hive-metastore", "spark", "trino"]
+    assert names == [
+        "namespace",
+        "config",
+        "object-store",
+        "minio-init",
+        "postgres",
+        "hive-metastore",
+        "spark",
+        "trino",
+    ]
     config = render(ProvisionOptions())[1]
     assert {o["metadata"]["name"] for o in config.objects} == {SECRET_NAME, "trino-config", "hadoop-config"}
 

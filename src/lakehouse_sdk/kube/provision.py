@@ -130,7 +130,7 @@ def _apply(api: KubeAPI, obj: Obj, *, field_manager: str) -> bool:
 def _api_message(exc: BaseException) -> str:
     body = getattr(exc, "body", None)
     try:
-        return str(json.loads(body)["message"])
+        return str(json.loads(body or "")["message"])
     except (TypeError, ValueError, KeyError):
         return str(body or exc)
 
