@@ -19,6 +19,7 @@ from lakehouse_sdk.kube.render import (
     render_yaml,
 )
 from lakehouse_sdk.stack import config as stack_config
+from lakehouse_sdk.stack.versions import VERSIONS
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
@@ -169,10 +170,10 @@ def test_persistent_storage_uses_claim_templates_with_our_labels() -> None:
 
 def test_images_are_pinned_to_the_stack_versions() -> None:
     images = {c["image"] for o in render_objects(ProvisionOptions()) for c in _containers(o)}
-    assert "docker.io/trinodb/trino:476" in images
-    assert "docker.io/apache/hive:4.0.1" in images
-    assert "docker.io/apache/spark:4.1.4" in images
-    assert "docker.io/library/postgres:15" in images
+    assert f"docker.io/trinodb/trino:{VERSIONS['trino']}" in images
+    assert f"docker.io/apache/hive:{VERSIONS['hive-metastore']}" in images
+    assert f"docker.io/apache/spark:{VERSIONS['spark']}" in images
+    assert f"docker.io/library/postgres:{VERSIONS['postgresql']}" in images
     assert not any(i.endswith(":latest") or ":" not in i.rsplit("/", 1)[-1] for i in images)
 
 

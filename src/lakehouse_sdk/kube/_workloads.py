@@ -14,14 +14,18 @@ from typing import Any
 from lakehouse_sdk.kube.credentials import SECRET_KEYS, SECRET_NAME
 from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.stack.config import SECRET_ENV
+from lakehouse_sdk.stack.versions import MAVEN, VERSIONS
 
 Obj = dict[str, Any]
 
-# The Hadoop line inside the apache/hive image, and the hadoop-aws / AWS SDK jars built against it.
+# The apache/hive image has no JDBC driver and no S3A: add hadoop-aws for the Hadoop line inside the image
+# (3.1.0 in apache/hive:3.1.3, 3.3.6 in 4.0.x) and the AWS SDK bundle that hadoop-aws was built against.
+_HMS_HADOOP = {"3": ("3.1.0", "1.11.271"), "4": ("3.3.6", "1.12.367")}
+_hadoop, _aws = _HMS_HADOOP[VERSIONS["hive-metastore"].split(".")[0]]
 HMS_JARS = {
-    "postgresql.jar": "org/postgresql/postgresql/42.7.8/postgresql-42.7.8.jar",
-    "hadoop-aws.jar": "org/apache/hadoop/hadoop-aws/3.3.6/hadoop-aws-3.3.6.jar",
-    "aws-java-sdk-bundle.jar": "com/amazonaws/aws-java-sdk-bundle/1.12.367/aws-java-sdk-bundle-1.12.367.jar",
+    "postgresql.jar": MAVEN["postgresql-jdbc"].repository_path(),
+    "hadoop-aws.jar": f"org/apache/hadoop/hadoop-aws/{_hadoop}/hadoop-aws-{_hadoop}.jar",
+    "aws-java-sdk-bundle.jar": f"com/amazonaws/aws-java-sdk-bundle/{_aws}/aws-java-sdk-bundle-{_aws}.jar",
 }
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 
