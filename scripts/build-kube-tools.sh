@@ -74,6 +74,12 @@ GO=(nice -n "$NICE" go)
 
 mkdir -p "$BIN_DIR" "$BUILD_DIR"
 
+# Serialise concurrent runs (e.g. several pytest workers calling this at once).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$KUBE_DIR/.build.lock"
+  flock 9
+fi
+
 # ---------------------------------------------------------------- helpers
 # have_version BIN EXPECTED CMD...: true if BIN exists and "CMD" output contains EXPECTED.
 have_version() {
@@ -95,7 +101,7 @@ timed() {
   local label=$1; shift
   local t0=$SECONDS
   "$@"
-  log "$label: built in $((SECONDS - t0))s"
+  log "$label: took $((SECONDS - t0))s"
 }
 
 # write_if_changed FILE CONTENT: (re)write FILE only when the content differs; returns 0 if written.
@@ -159,7 +165,7 @@ import ("
     log "kubernetes: resolving wrapper module in $dir"
     cp "$dir/go.mod.in" "$dir/go.mod"
     rm -f "$dir/go.sum"
-    (cd "$dir" && "${GO[@]}" mod tidy) >&2
+    timed "go mod tidy ($(basename "$dir"))" bash -c 'cd "$1" && shift && "$@" >&2' _ "$dir" "${GO[@]}" mod tidy
   fi
   echo "$dir"
 }
@@ -219,7 +225,7 @@ func main() { etcdmain.Main(os.Args) }'
     log "etcd: resolving wrapper module in $dir"
     cp "$dir/go.mod.in" "$dir/go.mod"
     rm -f "$dir/go.sum"
-    (cd "$dir" && "${GO[@]}" mod tidy) >&2
+    timed "go mod tidy ($(basename "$dir"))" bash -c 'cd "$1" && shift && "$@" >&2' _ "$dir" "${GO[@]}" mod tidy
   fi
   log "etcd: building $ETCD_VERSION"
   timed etcd bash -c 'cd "$1" && shift && "$@"' _ "$dir" \
@@ -231,12 +237,12 @@ func main() { etcdmain.Main(os.Args) }'
 
 # ---------------------------------------------------------------- kwok / kwokctl
 build_kwok() {
-  local want=${KWOK_VERSION#v} c
+  local want=${KWOK_VERSION#v} c  # kwok prints "kwok version v0.8.0 go1.x (linux/amd64)"
   # kwokctl's default Kubernetes version follows the pinned one (only used for defaults/downloads,
   # which we never trigger because every binary is passed explicitly).
   local ld="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$want -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBE_VERSION#v}"
   for c in kwok kwokctl; do
-    have_version "$c" "$want" --version && continue
+    have_version "$c" "$c version $KWOK_VERSION" --version && continue
     log "$c: building $KWOK_VERSION"
     local tmp=$BUILD_DIR/gobin-$c
     rm -rf "$tmp"; mkdir -p "$tmp"

@@ -63,6 +63,7 @@ def _our_processes(state_dir: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     state_dir = Path(os.environ.get(STATE_ENV) or tempfile.mkdtemp(prefix="lakehouse-it-", dir="/tmp"))
+    state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o755)  # PostgreSQL runs as its own user when the tests run as root
     os.environ[STATE_ENV] = str(state_dir)
     start = time.monotonic()

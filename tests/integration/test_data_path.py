@@ -42,8 +42,10 @@ def spark_tables(spark: Any) -> dict[str, str]:
 def test_spark_runs_on_the_standalone_master(spark: Any) -> None:
     assert spark.sparkContext.master.startswith("spark://")
     assert spark.sparkContext.master != "local[*]"
-    executors = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size()
-    assert executors >= 2  # the driver plus at least one executor on the worker
+    assert spark.range(1000).selectExpr("sum(id)").collect()[0][0] == 499500
+    infos = spark.sparkContext._jsc.sc().statusTracker().getExecutorInfos()
+    hosts = [infos[i].host() for i in range(len(infos))]
+    assert len(hosts) >= 2, hosts  # the driver plus at least one executor on the worker
 
 
 def test_spark_reads_back_both_tables(spark: Any, spark_tables: dict[str, str]) -> None:

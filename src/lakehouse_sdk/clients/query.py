@@ -9,6 +9,7 @@ concatenated. Memory is bounded by one batch of Python rows plus the Arrow resul
 from __future__ import annotations
 
 import re
+import time
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,21 @@ def rows_to_batch(rows: list[list[Any]], names: list[str], types: list[str]) -> 
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
+def _execute(cursor: Any, sql: str, params: Any, attempts: int = 5) -> None:
+    """Execute, retrying only NO_NODES_AVAILABLE: the query never started, and a coordinator that has just
+    come up reports it until its node has announced itself."""
+    from trino.exceptions import TrinoQueryError
+
+    for attempt in range(attempts):
+        try:
+            cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+            return
+        except TrinoQueryError as exc:
+            if exc.error_name != "NO_NODES_AVAILABLE" or attempt == attempts - 1:
+                raise
+            time.sleep(1.0 + attempt)
+
+
 def run_query(
     settings: LakehouseSettings,
     endpoint: Endpoint,
@@ -88,7 +104,7 @@ def run_query(
     conn = trino_connection(settings, endpoint, catalog=catalog, schema=schema, legacy_primitive_types=True)
     try:
         cursor = conn.cursor()
-        cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+        _execute(cursor, sql, params)
         batches: list[Any] = []
         rows_iter = iter(cursor.fetchone, None)
         first = list(islice(rows_iter, BATCH_ROWS))

@@ -515,8 +515,9 @@ class HiveMetastore(LocalService):
 
         def run(*args: str) -> int:
             with log.open("ab") as fh:
-                done = subprocess.run([*tool, *args], stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                      check=False, timeout=600)
+                done = subprocess.run(
+                    [*tool, *args], stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=cwd, check=False, timeout=600
+                )
             return done.returncode
 
         # -info succeeds only when a schema exists; a fresh database gets -initSchema
@@ -567,6 +568,7 @@ class _Spark(LocalService):
                 "SPARK_LOCAL_DIRS": str(self.ctx.data_dir("spark-local")),
                 "SPARK_WORKER_DIR": str(self.ctx.data_dir("spark-work")),
                 "SPARK_NO_DAEMONIZE": "1",
+                "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
                 "SPARK_WORKER_OPTS": "-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=3600",
             }
         )
@@ -698,30 +700,38 @@ class Trino(LocalService):
         return _trino_select_one(port)
 
 
+# Ready means a query reaches both catalogs through the metastore, not only that the coordinator answers:
+# right after start-up, catalog queries can still fail with NO_NODES_AVAILABLE.
+READY_QUERY = (
+    "SELECT (SELECT count(*) FROM hive.information_schema.schemata)"
+    " + (SELECT count(*) FROM iceberg.information_schema.schemata)"
+)
+
+
 def _trino_select_one(port: int) -> str | None:
-    """Run SELECT 1 over Trino's REST protocol (no client library needed)."""
+    """Run READY_QUERY over Trino's REST protocol (no client library needed)."""
     request = urllib.request.Request(
         f"http://{LOOPBACK}:{port}/v1/statement",
-        data=b"SELECT 1",
+        data=READY_QUERY.encode(),
         headers={"X-Trino-User": "lakehouse-sdk"},
         method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             doc = json.loads(response.read().decode())
-        for _ in range(100):
+        for _ in range(200):
             if doc.get("error"):
-                return f"SELECT 1 failed: {doc['error'].get('message', '')[:200]}"
-            if doc.get("data") == [[1]]:
+                return f"catalog query failed: {doc['error'].get('message', '')[:200]}"
+            if doc.get("data"):
                 return None
             next_uri = doc.get("nextUri")
             if not next_uri:
-                return "SELECT 1 returned no rows"
+                return "catalog query returned no rows"
             with urllib.request.urlopen(next_uri, timeout=5) as response:
                 doc = json.loads(response.read().decode())
     except (OSError, ValueError) as exc:
-        return f"SELECT 1 failed: {exc}"
-    return "SELECT 1 did not finish"
+        return f"catalog query failed: {exc}"
+    return "catalog query did not finish"
 
 
 SERVICE_ORDER = ("object-store", "postgres", "spark-master", "hive-metastore", "spark-worker", "trino")
