@@ -41,6 +41,9 @@ from lakehouse_sdk.settings import (
 )
 
 if TYPE_CHECKING:
+    from lakehouse_sdk.kube.manage import teardown
+    from lakehouse_sdk.kube.options import ProvisionOptions
+    from lakehouse_sdk.kube.provision import provision
     from lakehouse_sdk.local.runtime import LocalStack
 
 __all__ = [
@@ -61,6 +64,7 @@ __all__ = [
     "PortInUseError",
     "PostgresSettings",
     "ProvisionError",
+    "ProvisionOptions",
     "ProvisionTimeoutError",
     "S3Settings",
     "ServiceUnavailableError",
@@ -68,13 +72,22 @@ __all__ = [
     "StackError",
     "TrinoSettings",
     "__version__",
+    "provision",
+    "teardown",
 ]
+
+_LAZY = {
+    "LocalStack": "lakehouse_sdk.local.runtime",
+    "ProvisionOptions": "lakehouse_sdk.kube.options",
+    "provision": "lakehouse_sdk.kube.provision",
+    "teardown": "lakehouse_sdk.kube.manage",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The local runtime is imported on first use, keeping `import lakehouse_sdk` light.
-    if name == "LocalStack":
-        from lakehouse_sdk.local.runtime import LocalStack
+    # The local runtime and the Kubernetes code are imported on first use, keeping `import lakehouse_sdk` light.
+    if name in _LAZY:
+        import importlib
 
-        return LocalStack
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'lakehouse_sdk' has no attribute {name!r}")

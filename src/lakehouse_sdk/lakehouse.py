@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
     from lakehouse_sdk.clients.metastore import MetastoreClient
     from lakehouse_sdk.health import HealthReport
+    from lakehouse_sdk.kube.manage import ComponentStatus, TeardownResult
+    from lakehouse_sdk.kube.options import ProvisionOptions
+    from lakehouse_sdk.kube.provision import Progress, ProvisionResult
 
 __all__ = ["Lakehouse"]
 
@@ -46,6 +49,10 @@ class Lakehouse:
             if profile is not None:
                 overrides["profile"] = profile
             settings = LakehouseSettings(**overrides)
+        if settings.kube.credentials_from_secret:
+            from lakehouse_sdk.kube.manage import provisioned_settings
+
+            settings = provisioned_settings(settings)
         self.settings: LakehouseSettings = settings
 
     def __repr__(self) -> str:
@@ -212,3 +219,38 @@ class Lakehouse:
         from lakehouse_sdk.health import check_all
 
         return check_all(self, timeout=timeout)
+
+    # -- Kubernetes -------------------------------------------------------------------------------------------
+
+    def provision(
+        self, options: ProvisionOptions | None = None, *, progress: Progress | None = None, **option_values: Any
+    ) -> ProvisionResult:
+        """Deploy the stack on Kubernetes (see :func:`lakehouse_sdk.provision`) with these settings' cluster.
+
+        ``option_values`` build :class:`~lakehouse_sdk.kube.options.ProvisionOptions` when ``options`` is None.
+        """
+        from lakehouse_sdk.kube.options import ProvisionOptions
+        from lakehouse_sdk.kube.provision import provision
+
+        opts = options if options is not None else ProvisionOptions.build(**option_values)
+        return provision(opts, settings=self.settings, progress=progress)
+
+    def teardown(
+        self, options: ProvisionOptions | None = None, *, delete_data: bool = False, progress: Progress | None = None
+    ) -> TeardownResult:
+        """Remove what :meth:`provision` created (volumes are kept unless ``delete_data``)."""
+        from lakehouse_sdk.kube.manage import teardown
+
+        return teardown(options, settings=self.settings, delete_data=delete_data, progress=progress)
+
+    def kube_status(self, options: ProvisionOptions | None = None) -> list[ComponentStatus]:
+        """Every workload of the provisioned stack and whether it is ready."""
+        from lakehouse_sdk.kube.manage import status
+
+        return status(options, settings=self.settings)
+
+    def scale_workers(self, replicas: int, *, options: ProvisionOptions | None = None) -> None:
+        """Scale the Spark workers of the provisioned stack and wait for them."""
+        from lakehouse_sdk.kube.manage import scale_workers
+
+        scale_workers(replicas, options, settings=self.settings)

@@ -333,6 +333,9 @@ class KubeSettings(_Section):
 
     kubeconfig: Path | None = Field(None, description="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     context: str | None = Field(None, description="kubeconfig context (default: the current context)")
+    credentials_from_secret: bool = Field(
+        False, description="read the provisioned stack's credentials from its Secret (needs cluster access)"
+    )
 
 
 class LakehouseSettings(BaseSettings):

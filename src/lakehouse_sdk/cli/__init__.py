@@ -55,6 +55,14 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.kube:
+        rows = _lakehouse(args).kube_status()
+        if args.json:
+            _print_json([row.__dict__ for row in rows])
+        else:
+            for row in rows:
+                print(row)
+        return 0 if all(row.ready for row in rows) else 3
     from lakehouse_sdk.local.runtime import LocalStack
 
     status = LocalStack(_lakehouse(args).settings).status()
@@ -124,6 +132,11 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 def cmd_credentials(args: argparse.Namespace) -> int:
     settings = _lakehouse(args).settings
+    if args.kube:
+        from lakehouse_sdk.kube.manage import provisioned_settings
+
+        settings = provisioned_settings(settings)
+        print(f"credentials of the stack provisioned in namespace {settings.namespace!r} (from its Secret)")
     rows = {r.setting: r for r in settings.explain()}
     if args.show:
         if args.show not in rows:
@@ -173,7 +186,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_provision(args: argparse.Namespace) -> int:
     from lakehouse_sdk.kube.provision import provision
 
-    result = provision(_provision_options(args), settings=_lakehouse(args).settings, progress=print)
+    quiet = getattr(args, "quiet", False)
+    result = provision(_provision_options(args), settings=_lakehouse(args).settings, progress=None if quiet else print)
     print(result)
     return 0
 
@@ -181,7 +195,11 @@ def cmd_provision(args: argparse.Namespace) -> int:
 def cmd_teardown(args: argparse.Namespace) -> int:
     from lakehouse_sdk.kube.provision import teardown
 
-    print(teardown(_provision_options(args), settings=_lakehouse(args).settings, delete_data=args.delete_data))
+    print(
+        teardown(
+            _provision_options(args), settings=_lakehouse(args).settings, delete_data=args.delete_data, progress=print
+        )
+    )
     return 0
 
 
@@ -212,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="state of each local service (exit 3 if one is down)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--kube", action="store_true", help="the provisioned stack on Kubernetes instead")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("logs", help="the tail of one local service's log")
@@ -242,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("credentials", help="which credentials are in use (values only with --show)")
     p.add_argument("--show", metavar="SETTING", help="print one value, e.g. s3.secret_key")
+    p.add_argument("--kube", action="store_true", help="the provisioned stack's credentials, read from its Secret")
     p.set_defaults(func=cmd_credentials)
 
     p = sub.add_parser("sql", help="run a query on Trino and print the result")
