@@ -3,7 +3,8 @@
 kube-apiserver, kube-controller-manager, kube-scheduler and etcd are real; kwok simulates the node and the
 kubelet, so Deployments become available and Jobs complete without containers. The binaries come from
 ``scripts/build-kube-tools.sh`` (``~/.cache/lakehouse-sdk/kube/bin``, or ``LAKEHOUSE_KUBE_BIN``). If they
-are missing the fixture fails: these tests never skip.
+are missing the fixture fails: these tests never skip. kwok's ``PortForward`` and ``ClusterPortForward``
+CRDs are enabled, so a test can redirect a pod's port-forward to a local address.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "--kube-scheduler-binary", str(BIN_DIR / "kube-scheduler"),
         "--etcd-binary", str(BIN_DIR / "etcd"),
         "--kwok-controller-binary", str(BIN_DIR / "kwok"),
+        # kwok redirects `kubectl port-forward` (and the SDK's port-forward mode) by these objects
+        "--enable-crds", "PortForward,ClusterPortForward",
     )  # fmt: skip
     try:
         _kwokctl(workdir, "scale", "node", "--replicas", "1", "--name", name)
