@@ -8,9 +8,14 @@ concatenated. Memory is bounded by one batch of Python rows plus the Arrow resul
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
+import threading
 import time
+from collections.abc import Iterator
 from itertools import islice
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from lakehouse_sdk._deps import require
@@ -60,7 +65,8 @@ def arrow_type(trino_type: str) -> tuple[Any, bool]:
 def rows_to_batch(rows: list[list[Any]], names: list[str], types: list[str]) -> pa.RecordBatch:
     """One batch of raw Trino rows to an Arrow record batch."""
     pa = require("pyarrow", extra="trino", purpose="lh.query()")
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    # one pass per column; zip(*rows) would build an iterator per row
+    columns = [list(map(itemgetter(i), rows)) for i in range(len(names))]
     arrays = []
     for values, trino_type in zip(columns, types, strict=True):
         target, cast = arrow_type(trino_type)
@@ -97,27 +103,105 @@ def run_query(
     catalog: str | None = None,
     schema: str | None = None,
 ) -> pa.Table:
-    """Run ``sql`` and return an Arrow table. Trino's own errors pass through unchanged."""
+    """Run ``sql`` and return an Arrow table. Trino's own errors pass through unchanged.
+
+    Pages are fetched by a background thread (the HTTP wait overlaps with the conversion of the previous
+    page) into a small bounded queue, so at most a few pages of Python rows are alive at once.
+    """
     pa = require("pyarrow", extra="trino", purpose="lh.query()")
     from lakehouse_sdk.clients.trino import trino_connection
 
     conn = trino_connection(settings, endpoint, catalog=catalog, schema=schema, legacy_primitive_types=True)
     try:
-        cursor = conn.cursor()
-        _execute(cursor, sql, params)
-        batches: list[Any] = []
-        rows_iter = iter(cursor.fetchone, None)
-        first = list(islice(rows_iter, BATCH_ROWS))
-        description = cursor.description or []
-        names = [d[0] for d in description]
-        types = [str(d[1]) for d in description]
-        chunk = first
-        while chunk:
-            batches.append(rows_to_batch(chunk, names, types))
-            chunk = list(islice(rows_iter, BATCH_ROWS))
+        pages, names, types = _pages(conn, sql, params)
+        batches = [rows_to_batch(rows, names, types) for rows in pages]
         if not batches:
-            empty = rows_to_batch([], names, types)
-            return pa.Table.from_batches([empty])
+            batches = [rows_to_batch([], names, types)]
         return pa.Table.from_batches(batches)
     finally:
         conn.close()  # type: ignore[no-untyped-call]
+
+
+def _pages(conn: Any, sql: str, params: Any) -> tuple[Iterator[list[list[Any]]], list[str], list[str]]:
+    """The result's pages of raw rows, its column names and Trino types."""
+    create_request = getattr(conn, "_create_request", None)
+    if params is not None or create_request is None:
+        return _cursor_pages(conn, sql, params)
+    from trino.client import TrinoQuery
+
+    query = _start(lambda: TrinoQuery(create_request(), query=sql, legacy_primitive_types=True))
+    result = query.execute_result
+    columns = query.columns or []
+    names = [c["name"] for c in columns]
+    types = [c["type"] for c in columns]
+    return _prefetch(query, result.rows), names, types
+
+
+def _start(make: Any, attempts: int = 5) -> Any:
+    """Create and execute a TrinoQuery, retrying only NO_NODES_AVAILABLE (see :func:`_execute`)."""
+    from trino.exceptions import TrinoQueryError
+
+    for attempt in range(attempts):
+        query = make()
+        try:
+            query.execute_result = query.execute()
+            return query
+        except TrinoQueryError as exc:
+            if exc.error_name != "NO_NODES_AVAILABLE" or attempt == attempts - 1:
+                raise
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _prefetch(query: Any, first: list[list[Any]]) -> Iterator[list[list[Any]]]:
+    pages: queue.Queue[Any] = queue.Queue(maxsize=4)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not query.finished and not stop.is_set():
+                rows = query.fetch()
+                if rows:
+                    pages.put(rows)
+            pages.put(done)
+        except BaseException as exc:
+            pages.put(exc)
+
+    thread = threading.Thread(target=produce, name="lakehouse-query-fetch", daemon=True)
+    thread.start()
+    try:
+        if first:
+            yield first
+        while True:
+            item = pages.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if thread.is_alive():
+            stop.set()
+            with contextlib.suppress(Exception):
+                query.cancel()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    pages.get_nowait()
+
+
+def _cursor_pages(conn: Any, sql: str, params: Any) -> tuple[Iterator[list[list[Any]]], list[str], list[str]]:
+    """The DB-API path, for parameterised queries."""
+    cursor = conn.cursor()
+    _execute(cursor, sql, params)
+    rows_iter = iter(cursor.fetchone, None)
+    first = list(islice(rows_iter, BATCH_ROWS))
+    description = cursor.description or []
+
+    def chunks() -> Iterator[list[list[Any]]]:
+        chunk = first
+        while chunk:
+            yield chunk
+            chunk = list(islice(rows_iter, BATCH_ROWS))
+
+    return chunks(), [d[0] for d in description], [str(d[1]) for d in description]

@@ -1,0 +1,149 @@
+"""The local runtime's offline parts: processes, PID files, port conflicts, components, reports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lakehouse_sdk import ComponentError, LakehouseSettings, LocalStack, PortInUseError
+from lakehouse_sdk.local.components import Components, java_version
+from lakehouse_sdk.local.process import ProcessHandle, _group_alive
+from lakehouse_sdk.local.runtime import ServiceTiming, UpReport
+
+
+def test_process_handle_starts_finds_and_stops_a_whole_group(tmp_path: Path) -> None:
+    handle = ProcessHandle("sleeper", tmp_path / "run", tmp_path / "logs" / "sleeper.log")
+    # a parent that spawns a child, as launcher scripts do: stop must reach both
+    script = (
+        "import subprocess, time; subprocess.Popen(['sleep', '300']); print('started', flush=True); time.sleep(300)"
+    )
+    pid = handle.start([sys.executable, "-c", script], env=dict(os.environ), cwd=tmp_path)
+    time.sleep(0.5)
+    info = handle.info()
+    assert info is not None
+    assert info.pid == pid
+    assert handle.running()
+    assert "started" in handle.tail()
+    pgid = os.getpgid(pid)
+    assert handle.stop(5) == "stopped"
+    assert not _group_alive(pgid)
+    assert not handle.running()
+    assert not handle.has_pid_file()
+
+
+def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
+    handle = ProcessHandle("stubborn", tmp_path / "run", tmp_path / "stubborn.log")
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('x', flush=True); time.sleep(300)"
+    )
+    handle.start([sys.executable, "-c", script], env=dict(os.environ), cwd=tmp_path)
+    time.sleep(0.5)
+    assert handle.stop(1).startswith("killed after")
+    assert not handle.running()
+
+
+def test_a_reused_pid_is_not_ours(tmp_path: Path) -> None:
+    handle = ProcessHandle("ghost", tmp_path, tmp_path / "ghost.log")
+    handle.pid_file.write_text('{"pid": %d, "start_time": 1, "argv0": "x", "started_at": 0}' % os.getpid())
+    assert handle.info() is None  # our own PID, but another start time
+    assert handle.has_pid_file()
+
+
+def test_port_in_use_names_port_service_and_fix(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        stack = LocalStack(LakehouseSettings(local={"state_dir": tmp_path}, nodeports={"trino": port}))
+        with pytest.raises(PortInUseError) as info:
+            stack._check_ports(stack.services["trino"])
+    err = info.value
+    assert (err.port, err.service) == (port, "trino")
+    assert f"port {port} is already in use" in str(err)
+    assert "LAKEHOUSE_NODEPORTS__TRINO" in str(err)
+
+
+def test_status_of_a_stack_that_never_ran(tmp_path: Path) -> None:
+    stack = LocalStack(LakehouseSettings(local={"state_dir": tmp_path}))
+    statuses = stack.status()
+    assert [s.service for s in statuses] == [
+        "object-store",
+        "postgres",
+        "spark-master",
+        "hive-metastore",
+        "spark-worker",
+        "trino",
+    ]
+    assert not any(s.running for s in statuses)
+    assert statuses[-1].ports == {"trino": 30081}
+
+
+def test_status_reports_a_crash(tmp_path: Path) -> None:
+    stack = LocalStack(LakehouseSettings(local={"state_dir": tmp_path}))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "trino.pid").write_text('{"pid": 999999, "start_time": 1, "argv0": "java", "started_at": 0}')
+    trino = stack.status()[-1]
+    assert not trino.running
+    assert "crashed" in trino.detail
+
+
+def test_unknown_service_logs(tmp_path: Path) -> None:
+    from lakehouse_sdk import StackError
+
+    with pytest.raises(StackError, match="unknown local service 'presto'"):
+        LocalStack(LakehouseSettings(local={"state_dir": tmp_path})).logs("presto")
+
+
+def test_critical_path() -> None:
+    report = UpReport(
+        [
+            ServiceTiming("object-store", "started", 0.0, 5.0),
+            ServiceTiming("postgres", "started", 0.0, 3.0),
+            ServiceTiming("hive-metastore", "started", 5.0, 15.0, ["postgres", "object-store"]),
+            ServiceTiming("trino", "started", 15.0, 45.0, ["hive-metastore", "object-store"]),
+        ],
+        45.0,
+        Path("/tmp/x"),
+    )
+    chain, length = report.critical_path()
+    assert chain == ["object-store", "hive-metastore", "trino"]
+    assert length == 45.0
+    assert "critical path object-store -> hive-metastore -> trino" in str(report)
+
+
+def test_java_version_from_release_file(tmp_path: Path) -> None:
+    (tmp_path / "release").write_text('JAVA_VERSION="25.0.1"\n')
+    assert java_version(tmp_path) == 25
+    (tmp_path / "release").write_text('JAVA_VERSION="1.8.0_402"\n')
+    assert java_version(tmp_path) == 8
+    assert java_version(tmp_path / "missing") is None
+
+
+def test_a_wrong_jdk_setting_names_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "java").write_text("")
+    (tmp_path / "release").write_text('JAVA_VERSION="17.0.2"\n')
+    components = Components(LakehouseSettings(local={"trino_java_home": tmp_path}))
+    with pytest.raises(ComponentError) as info:
+        components.trino_java_home()
+    assert "local.trino_java_home" in str(info.value)
+    assert "JDK 24+" in str(info.value)
+
+
+def test_missing_postgres_setting_is_clear(tmp_path: Path) -> None:
+    components = Components(LakehouseSettings(local={"postgres_bin": tmp_path}))
+    with pytest.raises(ComponentError, match="has no initdb"):
+        components.postgres_bin()
+
+
+def test_root_state_dir_is_outside_home(tmp_path: Path) -> None:
+    stack = LocalStack(LakehouseSettings())
+    if os.geteuid() == 0:
+        assert stack.state_dir == Path("/var/lib/lakehouse-sdk")
+    else:
+        assert stack.state_dir.name == "lakehouse-sdk"
