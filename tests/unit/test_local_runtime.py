@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -49,7 +50,8 @@ def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
 
 def test_a_reused_pid_is_not_ours(tmp_path: Path) -> None:
     handle = ProcessHandle("ghost", tmp_path, tmp_path / "ghost.log")
-    handle.pid_file.write_text('{"pid": %d, "start_time": 1, "argv0": "x", "started_at": 0}' % os.getpid())
+    record = {"pid": os.getpid(), "start_time": 1, "argv0": "x", "started_at": 0}
+    handle.pid_file.write_text(json.dumps(record))
     assert handle.info() is None  # our own PID, but another start time
     assert handle.has_pid_file()
 
