@@ -15,7 +15,7 @@ from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.services import SERVICES, ServiceSpec
 
-__all__ = ["Endpoint", "resolve_endpoint", "resolve_endpoints", "resolve_mode"]
+__all__ = ["Endpoint", "forwarded_endpoint", "resolve_endpoint", "resolve_endpoints", "resolve_mode"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "thrift": 9083, "postgresql": 5432, "spark": 7077}
 
@@ -116,7 +116,12 @@ def resolve_endpoint(settings: LakehouseSettings, service: str, mode: tuple[str,
             host = f"{spec.dns_name}.{settings.namespace}.svc.cluster.local"
             why += f"; namespace {settings.namespace!r} from {settings.source_of('namespace')}"
         return Endpoint(spec.key, spec.scheme, host, spec.port, chosen, why)
-    if chosen in {"nodeport", "port-forward"}:
+    if chosen == "port-forward":
+        raise ConfigurationError(
+            f"mode=port-forward ({settings.source_of('mode')}) opens forwards through the Kubernetes API: ask "
+            "Lakehouse(...).endpoint() for the forwarded address, and close the Lakehouse when done."
+        )
+    if chosen == "nodeport":
         port = settings.nodeports.get(spec.key, spec.node_port)
         if spec.key in settings.nodeports:
             why += f"; port from {settings.source_of('nodeports', spec.key)}"
@@ -137,3 +142,10 @@ def resolve_endpoints(settings: LakehouseSettings) -> dict[str, Endpoint]:
             continue
         out[key] = resolve_endpoint(settings, key, mode)
     return out
+
+
+def forwarded_endpoint(settings: LakehouseSettings, service: str, address: tuple[str, int], why: str) -> Endpoint:
+    """The endpoint of a port-forward to ``service``'s Kubernetes Service."""
+    spec = SERVICES[service]
+    reason = f"{why}; port-forward to svc/{spec.dns_name}:{spec.port} in namespace {settings.namespace!r}"
+    return Endpoint(spec.key, spec.scheme, address[0], address[1], "port-forward", reason)

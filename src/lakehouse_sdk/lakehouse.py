@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from lakehouse_sdk.clients import _connect
-from lakehouse_sdk.endpoints import Endpoint, resolve_endpoint, resolve_endpoints, resolve_mode
+from lakehouse_sdk.endpoints import Endpoint, forwarded_endpoint, resolve_endpoint, resolve_endpoints, resolve_mode
+from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.settings import LakehouseSettings
 
 if TYPE_CHECKING:
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from lakehouse_sdk.health import HealthReport
     from lakehouse_sdk.kube.manage import ComponentStatus, TeardownResult
     from lakehouse_sdk.kube.options import ProvisionOptions
+    from lakehouse_sdk.kube.portforward import PortForwarder
     from lakehouse_sdk.kube.provision import Progress, ProvisionResult
 
 __all__ = ["Lakehouse"]
@@ -37,7 +41,8 @@ class Lakehouse:
         **overrides: settings given as keyword arguments (``mode="nodeport"``, ``s3={"region": "eu"}``).
 
     Client factories return new objects the caller owns (connections are context managers); nothing here
-    opens a connection until a client is asked for.
+    opens a connection until a client is asked for. In ``port-forward`` mode the Lakehouse owns the
+    port-forwards it opens: close it (or use it as a context manager) when done.
     """
 
     def __init__(
@@ -54,6 +59,8 @@ class Lakehouse:
 
             settings = provisioned_settings(settings)
         self.settings: LakehouseSettings = settings
+        self._forwarder: PortForwarder | None = None
+        self._forwarder_lock = threading.Lock()
 
     def __repr__(self) -> str:
         mode, _ = resolve_mode(self.settings)
@@ -65,13 +72,56 @@ class Lakehouse:
     def _mode(self) -> tuple[str, str]:
         return resolve_mode(self.settings)
 
+    def _port_forwarder(self) -> PortForwarder:
+        with self._forwarder_lock:
+            if self._forwarder is None:
+                from lakehouse_sdk.kube.portforward import PortForwarder
+
+                self._forwarder = PortForwarder(self.settings)
+            return self._forwarder
+
     def endpoint(self, service: str) -> Endpoint:
-        """The resolved endpoint of one service (``minio``, ``trino``, ``hive-metastore``, ...)."""
-        return resolve_endpoint(self.settings, service, self._mode)
+        """The resolved endpoint of one service (``minio``, ``trino``, ``hive-metastore``, ...).
+
+        In ``port-forward`` mode this opens (once) a local port-forward to the service through the
+        Kubernetes API; every other mode only computes the address.
+        """
+        from lakehouse_sdk.stack.services import canonical_service_name
+
+        key = canonical_service_name(service) or service
+        if self._mode[0] == "port-forward" and key not in self.settings.endpoints:
+            address = self._port_forwarder().local_address(key)
+            return forwarded_endpoint(self.settings, key, address, self._mode[1])
+        return resolve_endpoint(self.settings, key, self._mode)
 
     def endpoints(self) -> dict[str, Endpoint]:
-        """Every service's endpoint, resolved without touching the network."""
-        return resolve_endpoints(self.settings)
+        """Every service's endpoint, resolved without touching the network (``port-forward`` mode starts the
+        forwards of the services the cluster has)."""
+        if self._mode[0] != "port-forward":
+            return resolve_endpoints(self.settings)
+        forwarder = self._port_forwarder()
+        forwarder.start()
+        out = {
+            key: forwarded_endpoint(self.settings, key, address, self._mode[1])
+            for key, address in forwarder.addresses().items()
+        }
+        out.update({key: resolve_endpoint(self.settings, key, self._mode) for key in self.settings.endpoints})
+        return out
+
+    def close(self) -> None:
+        """Close the port-forwards this Lakehouse opened (nothing to do in other modes); safe to call twice."""
+        with self._forwarder_lock:
+            forwarder, self._forwarder = self._forwarder, None
+        if forwarder is not None:
+            forwarder.close()
+
+    def __enter__(self) -> Lakehouse:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def _reachable(self, service: str) -> Endpoint:
         endpoint = self.endpoint(service)
@@ -180,6 +230,15 @@ class Lakehouse:
     def spark(self, *, app_name: str | None = None) -> SparkSession:
         """A SparkSession on the standalone master with S3A, the metastore and the ``iceberg`` catalog."""
         from lakehouse_sdk.clients.spark import spark_session
+
+        if self._mode[0] == "port-forward":
+            raise ConfigurationError(
+                f"lh.spark() cannot work in mode=port-forward ({self.settings.source_of('mode')}): the executors "
+                "run in the cluster and would be handed this machine's 127.0.0.1 forwards for S3 and the "
+                "metastore, and they cannot connect back to a driver outside the cluster. Run the driver in the "
+                "cluster (mode in-cluster), or use NodePorts with LAKEHOUSE_SPARK__DRIVER_HOST set to an address "
+                "the pods can reach."
+            )
 
         for service in ("spark-master", "hive-metastore", "minio"):
             self._reachable(service)

@@ -319,3 +319,20 @@ def test_start_all_forwards_the_services_that_exist(forwarder: PortForwarder) ->
     forwarder.start()
     assert set(forwarder.addresses()) == {"trino", "minio", "postgres"}
     assert _get(forwarder.addresses()["trino"]) == (200, BODY)
+
+
+def test_lakehouse_in_port_forward_mode(kube_cluster: Path, workloads: None) -> None:
+    from lakehouse_sdk import ConfigurationError, Lakehouse
+
+    with Lakehouse(mode="port-forward", namespace=NS, kube={"kubeconfig": kube_cluster}) as lh:
+        trino = lh.endpoint("trino")
+        assert trino.mode == "port-forward"
+        assert trino.host == "127.0.0.1"
+        assert f"svc/trino:8080 in namespace {NS!r}" in trino.reason
+        assert _get_eventually((trino.host, trino.port), 30)[0] == 200
+        assert lh.endpoint("trino") == trino  # one forward per service, reused
+        assert "trino" in lh.endpoints()
+        with pytest.raises(ConfigurationError, match="cannot work in mode=port-forward"):
+            lh.spark()
+    with socket.socket() as sock:  # closing the Lakehouse closed the forward
+        assert sock.connect_ex((trino.host, trino.port)) != 0

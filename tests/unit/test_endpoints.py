@@ -120,3 +120,14 @@ def test_endpoints_do_not_touch_the_network(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     Lakehouse(nodeport_host="unresolvable.invalid").endpoints()
+
+
+def test_port_forward_mode_needs_the_facade() -> None:
+    from lakehouse_sdk.endpoints import resolve_endpoint
+
+    lh = Lakehouse(mode="port-forward", endpoints={"minio": "http://s3:9000"})
+    with pytest.raises(ConfigurationError, match="opens forwards through the Kubernetes API"):
+        resolve_endpoint(lh.settings, "trino")
+    assert lh.endpoint("minio").url == "http://s3:9000"  # an explicit URL needs no forward
+    lh.close()
+    lh.close()
