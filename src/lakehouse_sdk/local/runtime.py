@@ -53,17 +53,23 @@ class UpReport:
     state_dir: Path
 
     def critical_path(self) -> tuple[list[str], float]:
-        """The chain of dependencies that ended last, and its length in seconds of service time."""
+        """The longest chain of dependent services, weighted by each one's own start-up time.
+
+        Wall time below it means overlapping start-ups paid off (Trino boots while the metastore does).
+        """
         by_name = {t.service: t for t in self.timings}
-        last = max(self.timings, key=lambda t: t.ready_at)
-        chain, total = [last.service], last.seconds
-        current = last
-        while current.waited_for:
-            parent = max((by_name[n] for n in current.waited_for if n in by_name), key=lambda t: t.ready_at)
-            chain.insert(0, parent.service)
-            total += parent.seconds
-            current = parent
-        return chain, total
+        best: dict[str, tuple[float, list[str]]] = {}
+
+        def longest(name: str) -> tuple[float, list[str]]:
+            if name not in best:
+                timing = by_name[name]
+                chains = [longest(dep) for dep in timing.waited_for if dep in by_name]
+                length, chain = max(chains, default=(0.0, []))
+                best[name] = (length + timing.seconds, [*chain, name])
+            return best[name]
+
+        length, chain = max((longest(name) for name in by_name), default=(0.0, []))
+        return chain, length
 
     def to_dict(self) -> dict[str, Any]:
         chain, length = self.critical_path()
@@ -190,7 +196,7 @@ class LocalStack:
 
     def _start_one(self, name: str, t0: float, deps: dict[str, Future[ServiceTiming]]) -> ServiceTiming:
         service = self.services[name]
-        for dep in service.depends_on:
+        for dep in service.start_dependencies:
             deps[dep].result()  # raises if a dependency failed
         started = time.monotonic() - t0
         handle = self.handle(name)
@@ -205,6 +211,8 @@ class LocalStack:
         service.prepare()
         launch = service.launch()
         handle.start(launch.argv, env=launch.env, cwd=launch.cwd, user=launch.user)
+        for dep in service.depends_on:
+            deps[dep].result()
         self._wait_ready(service, handle)
         service.after_ready()
         timing = ServiceTiming(name, action, started, time.monotonic() - t0, list(service.depends_on))

@@ -136,7 +136,14 @@ class LocalService:
 
     name: str = ""
     endpoint_keys: tuple[str, ...] = ()
+    # services that must be healthy before this one counts as healthy
     depends_on: tuple[str, ...] = ()
+    # services that must be healthy before this one's process starts (default: depends_on)
+    starts_after: tuple[str, ...] | None = None
+
+    @property
+    def start_dependencies(self) -> tuple[str, ...]:
+        return self.depends_on if self.starts_after is None else self.starts_after
 
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
@@ -653,6 +660,9 @@ class Trino(LocalService):
     name = "trino"
     endpoint_keys = ("trino",)
     depends_on = ("hive-metastore", "object-store")
+    # Trino connects to the metastore lazily: its JVM (the slowest start of the stack) boots in parallel,
+    # and it counts as healthy only once a query reaches both catalogs through the metastore.
+    starts_after = ()
 
     def prepare(self) -> None:
         ctx = self.ctx.stack_context
