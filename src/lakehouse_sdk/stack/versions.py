@@ -26,7 +26,8 @@ VERSIONS: dict[str, str] = {
     "hive-metastore": "3.1.3",
     "trino": "476",
     "postgresql-jdbc": "42.7.8",
-    "seaweedfs": "v0.0.0-20261109003541-7506e5f91cd6",
+    "seaweedfs": "v0.0.0-20261109003541-7506e5f91cd6",  # the module proxy's pseudo-version of release 4.53
+    "seaweedfs-release": "4.53",
     "postgresql": "15",
 }
 
