@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 VENV=${LAKEHOUSE_VENV:-$PWD/.venv}
 echo "[test] ruff"
-"$VENV/bin/ruff" check src tests benchmarks examples
-"$VENV/bin/ruff" format --check src tests benchmarks examples
+"$VENV/bin/ruff" check
+"$VENV/bin/ruff" format --check
 echo "[test] mypy --strict"
 "$VENV/bin/mypy"
 echo "[test] pytest"

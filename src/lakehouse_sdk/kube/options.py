@@ -32,7 +32,9 @@ class _Model(BaseModel):
 class Images(_Model):
     """Container images, pinned to the versions of :mod:`lakehouse_sdk.stack.versions`."""
 
-    seaweedfs: str = Field(default=f"docker.io/chrislusf/seaweedfs:{VERSIONS['seaweedfs-release']}", description="SeaweedFS (weed mini)")
+    seaweedfs: str = Field(
+        default=f"docker.io/chrislusf/seaweedfs:{VERSIONS['seaweedfs-release']}", description="SeaweedFS (weed mini)"
+    )
     # MinIO CE is archived and its Docker Hub images are gone; quay.io keeps the last frozen release.
     minio: str = Field(default="quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", description="MinIO server")
     init: str = Field(default="docker.io/amazon/aws-cli:2.31.13", description="bucket creation job (aws CLI)")
