@@ -143,7 +143,8 @@ def test_missing_postgres_setting_is_clear(tmp_path: Path) -> None:
         components.postgres_bin()
 
 
-def test_root_state_dir_is_outside_home(tmp_path: Path) -> None:
+def test_root_state_dir_is_outside_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAKEHOUSE_LOCAL__STATE_DIR", raising=False)  # the integration session sets it
     stack = LocalStack(LakehouseSettings())
     if os.geteuid() == 0:
         assert stack.state_dir == Path("/var/lib/lakehouse-sdk")

@@ -6,6 +6,7 @@ that exist in both Hive 3 and Hive 4 (``get_table_req`` rather than the removed 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -82,6 +83,10 @@ class MetastoreClient:
         from thrift.protocol import TBinaryProtocol
         from thrift.transport import TSocket, TTransport
 
+        # thrift logs every refused connection at ERROR; this client raises a clear error instead
+        thrift_log = logging.getLogger("thrift.transport.TSocket")
+        if thrift_log.level == logging.NOTSET:
+            thrift_log.setLevel(logging.CRITICAL)
         sock = TSocket.TSocket(self.endpoint.host, self.endpoint.port)
         sock.setTimeout(int(self.settings.connect_timeout * 1000))
         transport = TTransport.TBufferedTransport(sock)

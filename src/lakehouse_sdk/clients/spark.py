@@ -62,7 +62,8 @@ def spark_conf(
         "spark.hadoop.fs.s3a.secret.key": settings.s3.secret_key.get_secret_value(),
         "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
         "spark.hadoop.fs.s3a.connection.timeout": str(int(settings.s3.read_timeout * 1000)),
-        "spark.hadoop.fs.s3a.connection.establish.timeout": str(int(settings.connect_timeout * 1000)),
+        # Hadoop 3.4 raises anything below 15 s to 15 s, with a warning on every session
+        "spark.hadoop.fs.s3a.connection.establish.timeout": str(max(15000, int(settings.connect_timeout * 1000))),
         "spark.hadoop.fs.s3a.attempts.maximum": str(settings.s3.max_attempts),
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         # Trino writes s3:// locations into the metastore; read them with S3A too

@@ -88,7 +88,8 @@ class UpReport:
         chain, length = self.critical_path()
         lines.append(
             f"all healthy in {self.total_seconds:.1f}s; critical path {' -> '.join(chain)} "
-            f"({length:.1f}s); state in {self.state_dir}"
+            f"({length:.1f}s of start-up time one after another; services that boot in parallel make the wall "
+            f"time shorter); state in {self.state_dir}"
         )
         return "\n".join(lines)
 
