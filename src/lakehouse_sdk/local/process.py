@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessHandle", "ProcessInfo", "port_is_free", "process_start_time"]
+__all__ = ["ProcessHandle", "ProcessInfo", "demote", "port_is_free", "process_start_time"]
 
 
 def process_start_time(pid: int) -> int | None:
@@ -38,6 +38,18 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) != 0
+
+
+def demote(user: str) -> Callable[[], None]:
+    """A ``preexec_fn`` that makes the child process run as ``user`` (PostgreSQL refuses root)."""
+    entry = pwd.getpwnam(user)
+
+    def preexec() -> None:
+        os.setgid(entry.pw_gid)
+        os.initgroups(user, entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    return preexec
 
 
 @dataclass(frozen=True)
@@ -79,15 +91,7 @@ class ProcessHandle:
         """Start ``argv`` in a new session, output appended to the log file; returns the PID."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        preexec: Callable[[], None] | None = None
-        if user is not None:
-            entry = pwd.getpwnam(user)
-
-            def preexec() -> None:
-                os.setgid(entry.pw_gid)
-                os.initgroups(user, entry.pw_gid)
-                os.setuid(entry.pw_uid)
-
+        preexec = demote(user) if user is not None else None
         with self.log_file.open("ab") as log:
             log.write(f"\n---- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}: {argv[0]}\n".encode())
             log.flush()

@@ -21,6 +21,7 @@ from typing import Any
 
 from lakehouse_sdk.errors import ComponentError, StackError
 from lakehouse_sdk.local.components import Components
+from lakehouse_sdk.local.process import demote
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.services import SERVICES
@@ -363,7 +364,7 @@ class Postgres(LocalService):
                 "UTF8",
                 "--locale=C.UTF-8",
             ]
-            preexec = _demote(user) if user else None
+            preexec = demote(user) if user else None
             proc = subprocess.run(
                 argv, capture_output=True, text=True, check=False, preexec_fn=preexec, cwd=self.pgdata
             )
@@ -443,17 +444,6 @@ class Postgres(LocalService):
             )
             if created.returncode != 0:
                 raise StackError(f"creating database {s.postgres.database!r} failed: {created.stderr.strip()}")
-
-
-def _demote(user: str) -> Any:
-    entry = pwd.getpwnam(user)
-
-    def preexec() -> None:
-        os.setgid(entry.pw_gid)
-        os.initgroups(user, entry.pw_gid)
-        os.setuid(entry.pw_uid)
-
-    return preexec
 
 
 def _check_traversable(path: Path, user: str) -> None:
