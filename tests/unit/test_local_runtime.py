@@ -150,3 +150,37 @@ def test_root_state_dir_is_outside_home(monkeypatch: pytest.MonkeyPatch) -> None
         assert stack.state_dir == Path("/var/lib/lakehouse-sdk")
     else:
         assert stack.state_dir.name == "lakehouse-sdk"
+
+
+def test_progress_on_a_terminal_draws_a_bar_with_arrived_megabytes(tmp_path: Path) -> None:
+    import io
+
+    from lakehouse_sdk.local.progress import StepProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    with StepProgress("Maven x:y:1", watch=tmp_path, stream=out, interval=0.05):
+        (tmp_path / "part").write_bytes(b"\0" * (3 * 2**20))
+        time.sleep(0.3)
+    text = out.getvalue()
+    assert "\r[components] Maven x:y:1 [" in text
+    assert "3.0 MB" in text
+    last = text.split("\x1b[K")[-1].strip()
+    assert last.startswith("[components] Maven x:y:1: done in ")
+    assert last.endswith(", 3.0 MB")
+
+
+def test_progress_in_a_log_prints_start_and_end(tmp_path: Path) -> None:
+    import io
+
+    from lakehouse_sdk.local.progress import StepProgress
+
+    out = io.StringIO()
+    with pytest.raises(RuntimeError), StepProgress("building weed", stream=out):
+        raise RuntimeError("boom")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "[components] building weed ..."
+    assert lines[1].startswith("[components] building weed: failed in ")

@@ -16,12 +16,12 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse_sdk.errors import ComponentError
+from lakehouse_sdk.local.progress import StepProgress
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS, MavenArtifact, spark_jar_artifacts
 
@@ -85,15 +85,15 @@ class Components:
         self.local = settings.local
         self.cache = self.local.cache_path
         self._log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        self._quiet = False
 
     # -- helpers -------------------------------------------------------------------------------------------
 
-    def _step(self, what: str, action: Callable[[], Path]) -> Path:
-        self._log(f"[components] {what} ...")
-        start = time.perf_counter()
-        result = action()
-        self._log(f"[components] {what}: done in {time.perf_counter() - start:.1f}s")
-        return result
+    def _step(self, what: str, action: Callable[[], Path], *, watch: Path | None = None) -> Path:
+        if self._quiet:
+            return action()
+        with StepProgress(what, watch=watch):
+            return action()
 
     def _run(
         self,
@@ -152,7 +152,8 @@ class Components:
             tmp.replace(target)
             return target
 
-        return self._step(f"Maven {artifact.coordinate}", fetch)
+        folder = Path.home() / ".m2" / "repository" / Path(artifact.repository_path()).parent
+        return self._step(f"Maven {artifact.coordinate}", fetch, watch=folder)
 
     # -- JDKs, PostgreSQL, Go ---------------------------------------------------------------------------------
 
@@ -378,6 +379,7 @@ class Components:
         """Find or fetch every component the local stack needs; returns where each one is."""
         if not progress:
             self._log = lambda message: None
+            self._quiet = True
         found: dict[str, Path] = {
             "java (metastore, spark)": self.java_home(),
             "java (trino)": self.trino_java_home(),
