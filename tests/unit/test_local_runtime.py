@@ -184,3 +184,21 @@ def test_progress_in_a_log_prints_start_and_end(tmp_path: Path) -> None:
     lines = out.getvalue().splitlines()
     assert lines[0] == "[components] building weed ..."
     assert lines[1].startswith("[components] building weed: failed in ")
+
+
+def test_follow_yields_appended_lines(tmp_path: Path) -> None:
+    stack = LocalStack(LakehouseSettings(local={"state_dir": tmp_path}))
+    log = stack.handle("trino").log_file
+    log.parent.mkdir(parents=True)
+    log.write_text("old line\n")
+    lines = stack.follow("trino", poll=0.05)
+
+    def append() -> None:
+        time.sleep(0.2)
+        with log.open("a") as fh:
+            fh.write("SERVER STARTED\n")
+
+    import threading
+
+    threading.Thread(target=append).start()
+    assert next(lines) == "SERVER STARTED"

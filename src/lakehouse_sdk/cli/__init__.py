@@ -79,7 +79,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_logs(args: argparse.Namespace) -> int:
     from lakehouse_sdk.local.runtime import LocalStack
 
-    print(LocalStack(_lakehouse(args).settings).logs(args.service, lines=args.lines))
+    stack = LocalStack(_lakehouse(args).settings)
+    print(stack.logs(args.service, lines=args.lines), flush=True)
+    if args.follow:
+        for line in stack.follow(args.service):
+            print(line, flush=True)
     return 0
 
 
@@ -237,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("logs", help="the tail of one local service's log")
     p.add_argument("service")
     p.add_argument("-n", "--lines", type=int, default=50)
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C stops)")
     p.set_defaults(func=cmd_logs)
 
     p = sub.add_parser("components", help="download, build and cache every local component")

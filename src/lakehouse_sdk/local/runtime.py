@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -288,6 +289,21 @@ class LocalStack:
         if service not in self.services:
             raise StackError(f"unknown local service {service!r}; services: {', '.join(SERVICE_ORDER)}")
         return self.handle(service).tail(lines)
+
+    def follow(self, service: str, *, poll: float = 0.5) -> Iterator[str]:
+        """Lines appended to one service's log from now on (``lakehouse logs -f``); stops when interrupted."""
+        self.logs(service, lines=0)  # validates the name
+        path = self.handle(service).log_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        with path.open("r", errors="replace") as fh:
+            fh.seek(0, os.SEEK_END)
+            while True:
+                line = fh.readline()
+                if line:
+                    yield line.rstrip("\n")
+                else:
+                    time.sleep(poll)
 
     # -- context manager -----------------------------------------------------------------------------------
 
