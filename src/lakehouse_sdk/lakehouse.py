@@ -48,8 +48,13 @@ class Lakehouse:
     def __init__(
         self, settings: LakehouseSettings | None = None, *, profile: str | None = None, **overrides: Any
     ) -> None:
-        if settings is not None and (overrides or profile):
-            settings = settings.model_copy(update=overrides)
+        if settings is not None and profile is not None:
+            raise ConfigurationError(
+                "Lakehouse(settings, profile=...) is ambiguous: a profile is read when settings are loaded. "
+                "Pass LakehouseSettings(profile=...) or leave settings out."
+            )
+        if settings is not None and overrides:
+            settings = settings.with_overrides(**overrides)
         elif settings is None:
             if profile is not None:
                 overrides["profile"] = profile

@@ -455,6 +455,29 @@ class LakehouseSettings(BaseSettings):
                 raise ValueError(f"endpoint {key!r} = {url!r} is not a URL; write it as scheme://host:port")
         return value
 
+    def with_overrides(self, **overrides: Any) -> LakehouseSettings:
+        """A validated copy with ``overrides`` applied (sections merge: ``s3={"region": "x"}`` keeps the rest).
+
+        The overridden values are recorded as keyword arguments in :meth:`explain`.
+        """
+        copy = self.model_copy(deep=True)
+        try:
+            for key, value in overrides.items():
+                current = getattr(copy, key, None)
+                if isinstance(current, BaseModel) and isinstance(value, Mapping):
+                    merged = {**current.model_dump(by_alias=True), **value}
+                    setattr(copy, key, type(current).model_validate(merged))
+                    for sub in value:
+                        copy._provenance[(key, str(sub))] = "keyword argument"
+                else:
+                    setattr(copy, key, value)  # validate_assignment checks it
+                    copy._provenance[(key,)] = "keyword argument"
+        except ValidationError as exc:
+            raise _configuration_error(exc, {}) from None
+        except AttributeError:
+            raise ConfigurationError(f"unknown setting in {sorted(overrides)}; see `lakehouse config`") from None
+        return copy
+
     # -- introspection ------------------------------------------------------------------------------------
 
     def source_of(self, *path: str) -> str:

@@ -201,3 +201,16 @@ def test_secret_in_invalid_value_is_not_echoed(monkeypatch: pytest.MonkeyPatch) 
         LakehouseSettings(s3={"secret_key": 12345678})
     assert "12345678" not in str(info.value)
     assert "s3.secret_key" in str(info.value)
+
+
+def test_overrides_on_given_settings_merge_sections_and_validate() -> None:
+    base = LakehouseSettings(s3={"region": "eu-1", "warehouse_bucket": "lake"})
+    lh = Lakehouse(base, mode="nodeport", s3={"region": "eu-2"})
+    assert lh.settings.mode == "nodeport"
+    assert (lh.settings.s3.region, lh.settings.s3.warehouse_bucket) == ("eu-2", "lake")
+    assert lh.settings.source_of("s3", "region") == "keyword argument"
+    assert base.s3.region == "eu-1"  # the given settings are not changed
+    with pytest.raises(ConfigurationError, match="connect_timeout"):
+        Lakehouse(base, connect_timeout=-1)
+    with pytest.raises(ConfigurationError, match="ambiguous"):
+        Lakehouse(base, profile="dev")
