@@ -114,6 +114,12 @@ class Components:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise ComponentError(f"{what} failed (exit {proc.returncode}): {' '.join(argv[:4])} ...\n{tail}")
 
+    @property
+    def maven_repository(self) -> Path:
+        """The Maven repository mvn fills and this class reads; named explicitly on every mvn call, since
+        Maven's own default follows the account's home directory, not ``$HOME``."""
+        return Path.home() / ".m2" / "repository"
+
     def _mvn(self) -> str:
         mvn = shutil.which("mvn")
         if mvn is None:
@@ -130,13 +136,14 @@ class Components:
             return target
 
         def fetch() -> Path:
-            repo = Path.home() / ".m2" / "repository"
+            repo = self.maven_repository
             source = repo / artifact.repository_path()
             if not source.is_file():
                 self._run(
                     [
                         self._mvn(),
                         "-B",
+                        f"-Dmaven.repo.local={self.maven_repository}",
                         "-q",
                         "--strict-checksums",
                         "dependency:get",
@@ -152,7 +159,7 @@ class Components:
             tmp.replace(target)
             return target
 
-        folder = Path.home() / ".m2" / "repository" / Path(artifact.repository_path()).parent
+        folder = self.maven_repository / Path(artifact.repository_path()).parent
         return self._step(f"Maven {artifact.coordinate}", fetch, watch=folder)
 
     # -- JDKs, PostgreSQL, Go ---------------------------------------------------------------------------------
@@ -342,6 +349,7 @@ class Components:
                 [
                     self._mvn(),
                     "-B",
+                    f"-Dmaven.repo.local={self.maven_repository}",
                     "-q",
                     "--strict-checksums",
                     "dependency:copy-dependencies",
