@@ -47,6 +47,9 @@ def test_status_and_doctor_json(stack: Stack) -> None:
     assert json.loads(doctor.stdout)["ok"] is True
 
 
+KILLED = ("postgres", "object-store", "spark-worker")
+
+
 def test_kill_9_is_seen_by_status_and_doctor_and_fixed_by_up(stack: Stack, lh: Lakehouse) -> None:
     with lh.trino(catalog="iceberg") as conn:
         cur = conn.cursor()
@@ -55,18 +58,24 @@ def test_kill_9_is_seen_by_status_and_doctor_and_fixed_by_up(stack: Stack, lh: L
         cur.execute("CREATE TABLE IF NOT EXISTS iceberg.survive.t AS SELECT 42 AS answer")
         cur.fetchall()
     local = LocalStack()
-    info = local.handle("postgres").info()
-    assert info is not None
-    os.kill(info.pid, signal.SIGKILL)
+    for service in KILLED:
+        info = local.handle(service).info()
+        assert info is not None, service
+        os.kill(info.pid, signal.SIGKILL)
     time.sleep(1)
-    status = lakehouse_cli("status", check=False)
+    status = lakehouse_cli("status", "--json", check=False)
     assert status.returncode == 3
-    assert "CRASHED" in status.stdout
-    doctor = lakehouse_cli("doctor", "--timeout", "5", check=False)
+    crashed = {s["service"] for s in json.loads(status.stdout) if not s["running"]}
+    assert crashed == set(KILLED)
+    assert lakehouse_cli("status", check=False).stdout.count("CRASHED") == len(KILLED)
+    doctor = lakehouse_cli("doctor", "--json", "--timeout", "5", check=False)
     assert doctor.returncode == 1
-    assert "postgres" in doctor.stdout and "UNHEALTHY" in doctor.stdout
+    unhealthy = {r["service"] for r in json.loads(doctor.stdout)["services"] if not r["ok"]}
+    assert {"postgres", "minio", "spark-worker-ui"} <= unhealthy
     up = lakehouse_cli("up", "--local")
-    assert "postgres" in up.stdout and "restarted" in up.stdout
+    table = [line.split() for line in up.stdout.splitlines() if line and not line.startswith("[")]
+    restarted = {cells[0] for cells in table if len(cells) > 1 and cells[1] == "restarted"}
+    assert restarted == set(KILLED)
     assert lh.health().ok
     assert lh.query("SELECT answer FROM iceberg.survive.t")["answer"].tolist() == [42]
 
