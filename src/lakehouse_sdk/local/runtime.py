@@ -203,6 +203,8 @@ class LocalStack:
         started = time.monotonic() - t0
         handle = self.handle(name)
         if handle.running():
+            for dep in service.depends_on:  # a dependency that is being restarted must be back first
+                deps[dep].result()
             if service.check() is None:
                 return ServiceTiming(name, "already running", started, time.monotonic() - t0, list(service.depends_on))
             self._log(f"[up] {name} runs but is not healthy; waiting for it")
