@@ -192,3 +192,13 @@ def test_a_namespace_it_did_not_create_is_never_deleted(kube_settings: Lakehouse
     assert api.get("Namespace", "lh-foreign") is not None
     assert _ours(api, "lh-foreign") == {}
     api.delete("Namespace", "lh-foreign")
+
+
+def test_kubectl_kustomize_builds_the_base(kube_bin: Path) -> None:
+    """The committed base builds with the kubectl the test harness built (no skip: the binary must exist)."""
+    out = subprocess.run(
+        [str(kube_bin / "kubectl"), "kustomize", str(MANIFESTS)], capture_output=True, text=True, check=True
+    )
+    kinds = [line.split(":", 1)[1].strip() for line in out.stdout.splitlines() if line.startswith("kind:")]
+    assert kinds.count("Service") == 6
+    assert {"Namespace", "Secret", "ConfigMap", "StatefulSet", "Deployment", "Job"} <= set(kinds)

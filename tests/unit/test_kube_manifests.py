@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from lakehouse_sdk.kube.manifests import manifest_files
 
@@ -26,11 +22,3 @@ def test_kustomization_lists_layers_in_startup_order() -> None:
     order = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
     assert order[:2] == ["namespace.yaml", "config.yaml"]
     assert order[-1] == "trino.yaml"
-
-
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-def test_kubectl_kustomize_builds_the_base() -> None:
-    out = subprocess.run(["kubectl", "kustomize", str(MANIFESTS)], capture_output=True, text=True, check=True)
-    kinds = [line.split(":", 1)[1].strip() for line in out.stdout.splitlines() if line.startswith("kind:")]
-    assert kinds.count("Service") == 6
-    assert {"Namespace", "Secret", "ConfigMap", "StatefulSet", "Deployment", "Job"} <= set(kinds)

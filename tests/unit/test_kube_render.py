@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import kubernetes_validate
 import pytest
 
 from lakehouse_sdk.kube.credentials import SECRET_NAME, Credentials
@@ -20,8 +21,6 @@ from lakehouse_sdk.kube.render import (
 )
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.versions import VERSIONS
-
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 K8S_VERSION = "1.33"
 REFERENCE_NODEPORTS = {
