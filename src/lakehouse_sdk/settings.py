@@ -484,6 +484,16 @@ class LakehouseSettings(BaseSettings):
         """Where the value at ``path`` came from, for example ``source_of("s3", "access_key")``."""
         return self._provenance.get(tuple(path), DEFAULT_SOURCE)
 
+    def value_at(self, *path: str) -> Any:
+        """The effective value at ``path`` (``value_at("trino", "schema")``); secrets stay ``SecretStr``."""
+        obj: Any = self
+        for part in path:
+            if isinstance(obj, dict):
+                obj = obj.get(part)
+            else:
+                obj = getattr(obj, "schema_" if part == "schema" else part, None)
+        return obj
+
     def explain(self) -> list[SettingRow]:
         """Every effective setting, its value (secrets as ``***``) and its source."""
         rows: list[SettingRow] = []
@@ -525,9 +535,7 @@ class SettingRow:
 
 
 def _display(settings: LakehouseSettings, path: tuple[str, ...], value: Any) -> str:
-    obj: Any = settings
-    for part in path:
-        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part if part != "schema" else "schema_", None)
+    obj = settings.value_at(*path)
     if isinstance(obj, SecretStr):
         return "***" if obj.get_secret_value() else ""
     return "" if value is None else str(value)

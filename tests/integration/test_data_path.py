@@ -107,6 +107,8 @@ def test_query_returns_dataframe_and_arrow(lh: Lakehouse, spark_tables: dict[str
     assert len(frame) == EXPECTED_COUNT
     assert str(frame["id"].dtype) == "int32"
     assert frame["name"].iloc[0] == "name-1"
+    few = lh.query(f"SELECT id FROM {spark_tables['hive']} WHERE id <= ? ORDER BY id", params=[3])
+    assert few["id"].tolist() == [1, 2, 3]  # the parameterised (DB-API) path
     table = lh.query(f"SELECT count(*) AS n FROM {spark_tables['iceberg']}", output="arrow")
     assert table.column("n").to_pylist() == [EXPECTED_COUNT]
 

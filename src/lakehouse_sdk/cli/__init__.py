@@ -146,10 +146,8 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     if args.show:
         if args.show not in rows:
             raise LakehouseError(f"unknown setting {args.show!r}; try s3.secret_key or postgres.password")
-        obj: Any = settings
-        for part in args.show.split("."):
-            obj = getattr(obj, part if part != "schema" else "schema_")
-        print(obj.get_secret_value() if hasattr(obj, "get_secret_value") else obj)
+        value = settings.value_at(*args.show.split("."))
+        print(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
         return 0
     for name in ("s3.access_key", "s3.secret_key", "postgres.user", "postgres.password", "trino.user"):
         print(f"{name:<18} {rows[name].value:<10} ({rows[name].source})")

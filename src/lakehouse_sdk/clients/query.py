@@ -13,10 +13,10 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lakehouse_sdk._deps import require
 from lakehouse_sdk.endpoints import Endpoint
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["arrow_type", "rows_to_batch", "run_query"]
 
 BATCH_ROWS = 65_536
+T = TypeVar("T")
 _DIRECT = {
     "boolean": "bool_",
     "tinyint": "int8",
@@ -79,19 +80,19 @@ def rows_to_batch(rows: list[list[Any]], names: list[str], types: list[str]) -> 
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def _execute(cursor: Any, sql: str, params: Any, attempts: int = 5) -> None:
-    """Execute, retrying only NO_NODES_AVAILABLE: the query never started, and a coordinator that has just
-    come up reports it until its node has announced itself."""
+def _retry_no_nodes(call: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``call``, retrying only NO_NODES_AVAILABLE: the query never started, and a coordinator that has
+    just come up reports it until its node has announced itself."""
     from trino.exceptions import TrinoQueryError
 
-    for attempt in range(attempts):
+    for attempt in range(attempts - 1):
         try:
-            cursor.execute(sql, params) if params is not None else cursor.execute(sql)
-            return
+            return call()
         except TrinoQueryError as exc:
-            if exc.error_name != "NO_NODES_AVAILABLE" or attempt == attempts - 1:
+            if exc.error_name != "NO_NODES_AVAILABLE":
                 raise
             time.sleep(1.0 + attempt)
+    return call()
 
 
 def run_query(
@@ -129,28 +130,15 @@ def _pages(conn: Any, sql: str, params: Any) -> tuple[Iterator[list[list[Any]]],
         return _cursor_pages(conn, sql, params)
     from trino.client import TrinoQuery
 
-    query = _start(lambda: TrinoQuery(create_request(), query=sql, legacy_primitive_types=True))
-    result = query.execute_result
+    def start() -> tuple[Any, Any]:
+        query = TrinoQuery(create_request(), query=sql, legacy_primitive_types=True)  # one per attempt
+        return query, query.execute()
+
+    query, result = _retry_no_nodes(start)
     columns = query.columns or []
     names = [c["name"] for c in columns]
     types = [c["type"] for c in columns]
     return _prefetch(query, result.rows), names, types
-
-
-def _start(make: Any, attempts: int = 5) -> Any:
-    """Create and execute a TrinoQuery, retrying only NO_NODES_AVAILABLE (see :func:`_execute`)."""
-    from trino.exceptions import TrinoQueryError
-
-    for attempt in range(attempts):
-        query = make()
-        try:
-            query.execute_result = query.execute()
-            return query
-        except TrinoQueryError as exc:
-            if exc.error_name != "NO_NODES_AVAILABLE" or attempt == attempts - 1:
-                raise
-            time.sleep(1.0 + attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _prefetch(query: Any, first: list[list[Any]]) -> Iterator[list[list[Any]]]:
@@ -193,7 +181,7 @@ def _prefetch(query: Any, first: list[list[Any]]) -> Iterator[list[list[Any]]]:
 def _cursor_pages(conn: Any, sql: str, params: Any) -> tuple[Iterator[list[list[Any]]], list[str], list[str]]:
     """The DB-API path, for parameterised queries."""
     cursor = conn.cursor()
-    _execute(cursor, sql, params)
+    _retry_no_nodes(lambda: cursor.execute(sql, params))
     rows_iter = iter(cursor.fetchone, None)
     first = list(islice(rows_iter, BATCH_ROWS))
     description = cursor.description or []
