@@ -17,8 +17,40 @@ from pathlib import Path
 import pytest
 
 from lakehouse_sdk import Lakehouse
+from tests.conftest import STANDARD_VARS
 
 STATE_ENV = "LAKEHOUSE_LOCAL__STATE_DIR"
+KEEP = ("LAKEHOUSE_NODEPORTS__", "LAKEHOUSE_LOCAL__STATE_DIR", "LAKEHOUSE_LOCAL__CACHE_DIR")
+
+
+def stack_environment(home: Path) -> dict[str, str]:
+    """The environment of a user with the default settings, pointed at the session stack."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not (name.startswith("LAKEHOUSE_") and not name.startswith(KEEP)) and name not in STANDARD_VARS
+    }
+    env["XDG_CONFIG_HOME"] = str(home / "config")  # no user config file
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_python(script: Path, *args: str, home: Path, label: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a Python script as a user would, against the session stack; fail with its output if it fails."""
+    proc = subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=home,
+        env=stack_environment(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        f"{label} failed (exit {proc.returncode}):\n--- stdout\n{proc.stdout[-4000:]}"
+        f"\n--- stderr\n{proc.stderr[-6000:]}"
+    )
+    return proc
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,45 +7,16 @@ empty working directory, with the default settings: only the variables that poin
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import STANDARD_VARS
+from tests.integration.conftest import run_python
 from tests.unit.test_docs import Block, block_params
-
-KEEP = ("LAKEHOUSE_NODEPORTS__", "LAKEHOUSE_LOCAL__STATE_DIR", "LAKEHOUSE_LOCAL__CACHE_DIR")
-
-
-def stack_environment(home: Path) -> dict[str, str]:
-    """The environment of a user with the default settings, pointed at the session stack."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not (name.startswith("LAKEHOUSE_") and not name.startswith(KEEP)) and name not in STANDARD_VARS
-    }
-    env["XDG_CONFIG_HOME"] = str(home / "config")  # no user config file
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 @pytest.mark.parametrize("block", block_params(needs_stack=True))
 def test_stack_block_runs(block: Block, stack: object, tmp_path: Path) -> None:
     script = tmp_path / "block.py"
     script.write_text(block.code)
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=stack_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, (
-        f"{block.id} failed (exit {proc.returncode}):\n{block.code}\n--- stdout\n{proc.stdout[-3000:]}"
-        f"\n--- stderr\n{proc.stderr[-5000:]}"
-    )
+    run_python(script, home=tmp_path, label=f"{block.id}\n{block.code}", timeout=600)

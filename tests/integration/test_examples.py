@@ -10,7 +10,6 @@ import csv
 import importlib.util
 import io
 import subprocess
-import sys
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from lakehouse_sdk import Lakehouse
-from tests.integration.test_docs_stack import stack_environment
+from tests.integration.conftest import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -37,20 +36,9 @@ def load_example(name: str) -> ModuleType:
 
 
 def run_example(name: str, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), *args],
-        cwd=home,
-        env=stack_environment(home),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+    return run_python(
+        EXAMPLES / f"{name}.py", *args, home=home, label=f"examples/{name}.py {' '.join(args)}", timeout=900
     )
-    assert proc.returncode == 0, (
-        f"examples/{name}.py {' '.join(args)} failed ({proc.returncode}):\n--- stdout\n{proc.stdout[-4000:]}"
-        f"\n--- stderr\n{proc.stderr[-6000:]}"
-    )
-    return proc
 
 
 def printed_table(stdout: str, title: str) -> list[list[str]]:

@@ -17,22 +17,13 @@ from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.kube.provision import provision
 from lakehouse_sdk.kube.render import LABEL_SELECTOR
 from lakehouse_sdk.settings import LakehouseSettings
+from tests.reference import REFERENCE_NODEPORTS
 
 pytestmark = pytest.mark.kube
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 NS = "lh-provision"
 KINDS = ("Secret", "ConfigMap", "Service", "Deployment", "StatefulSet", "Job", "PersistentVolumeClaim")
-REFERENCE_NODEPORTS = {
-    ("minio", 9000): 30900,
-    ("minio", 9001): 30901,
-    ("postgres", 5432): 30432,
-    ("hive-metastore", 9083): 30083,
-    ("spark-master", 8080): 30082,
-    ("spark-master", 7077): 30077,
-    ("spark-worker", 8081): 30084,
-    ("trino", 8080): 30081,
-}
 
 
 def _options(**values: Any) -> ProvisionOptions:

@@ -21,18 +21,9 @@ from lakehouse_sdk.kube.render import (
 )
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.versions import VERSIONS
+from tests.reference import REFERENCE_NODEPORTS
 
 K8S_VERSION = "1.33"
-REFERENCE_NODEPORTS = {
-    ("minio", 9000): 30900,
-    ("minio", 9001): 30901,
-    ("postgres", 5432): 30432,
-    ("hive-metastore", 9083): 30083,
-    ("spark-master", 8080): 30082,
-    ("spark-master", 7077): 30077,
-    ("spark-worker", 8081): 30084,
-    ("trino", 8080): 30081,
-}
 SECRETS = Credentials(
     "AKIDTESTsecretaccess", "sEcReT-value-that-must-not-leak-0123456789", "pg-pass-must-not-leak", "settings"
 )
