@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from lakehouse_sdk.settings import _STANDARD_ENV, LakehouseSettings
+from lakehouse_sdk._sources import STANDARD_ENV as _STANDARD_ENV
+from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.services import SERVICES
 
 DOC = Path(__file__).with_name("configuration.md")

@@ -10,19 +10,21 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lakehouse_sdk.clients._connect import next_step, probe
-from lakehouse_sdk.errors import LakehouseError, redact
+from lakehouse_sdk import _protocol
+from lakehouse_sdk.clients._connect import Failure, next_step, probe
+from lakehouse_sdk.errors import ConfigurationError, LakehouseError, ServiceUnavailableError, redact
 
 if TYPE_CHECKING:
+    from lakehouse_sdk.endpoints import Endpoint
     from lakehouse_sdk.lakehouse import Lakehouse
+    from lakehouse_sdk.settings import LakehouseSettings
 
 __all__ = ["CheckResult", "HealthReport", "check_all"]
 
@@ -38,6 +40,9 @@ class CheckResult:
     detail: str
     hint: str = ""
     version: str | None = None
+    status: str = "healthy"
+    """``healthy``, ``UNHEALTHY``, or ``partial``: the service answered its protocol, but the client library
+    for the full check is not installed (``ok`` is true; the detail names the extra)."""
 
 
 @dataclass
@@ -67,7 +72,7 @@ class HealthReport:
 
     def _rows(self) -> list[tuple[str, str, str, str, str]]:
         return [
-            (r.service, "healthy" if r.ok else "UNHEALTHY", f"{r.latency_ms:.0f} ms", r.detail, "" if r.ok else r.hint)
+            (r.service, r.status, f"{r.latency_ms:.0f} ms", r.detail, "" if r.ok else r.hint)
             for r in self.results + self.client_checks
         ]
 
@@ -88,7 +93,7 @@ class HealthReport:
         body = "".join(
             "<tr>"
             + "".join(
-                f'<td style="color:{"green" if cell == "healthy" else "red"}">{html.escape(cell)}</td>'
+                f'<td style="color:{_COLOURS.get(cell, "red")}">{html.escape(cell)}</td>'
                 if i == 1
                 else f"<td>{html.escape(cell)}</td>"
                 for i, cell in enumerate(row)
@@ -97,6 +102,9 @@ class HealthReport:
             for row in self._rows()
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_COLOURS = {"healthy": "green", "partial": "darkorange"}
 
 
 def _http_json(url: str, timeout: float) -> Any:
@@ -109,12 +117,43 @@ def _http_text(url: str, timeout: float) -> str:
         return str(response.read().decode(errors="replace"))
 
 
+class _PartialCheck(Exception):  # noqa: N818 - a result, not an error
+    """A check that could only be made at the protocol level: the client library is not installed."""
+
+    def __init__(self, detail: str, extra: str) -> None:
+        super().__init__(detail)
+        self.detail = f"{detail}; install lakehouse-sdk[{extra}] for the full check"
+
+
+def _bounded(lh: Lakehouse, timeout: float) -> LakehouseSettings:
+    """Settings whose every timeout is ``timeout`` and that make one attempt: a check never outlives it."""
+    s = lh.settings
+    return s.model_copy(
+        update={
+            "connect_timeout": timeout,
+            "s3": s.s3.model_copy(update={"read_timeout": timeout, "max_attempts": 1}),
+            "trino": s.trino.model_copy(update={"request_timeout": timeout}),
+            "metastore": s.metastore.model_copy(update={"request_timeout": timeout}),
+        }
+    )
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _check_minio(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
     endpoint = lh.endpoint("minio")
+    if not _installed("boto3"):
+        raise _PartialCheck(_protocol.s3_answers(endpoint.url, timeout), "s3")
     from lakehouse_sdk.clients.s3 import s3_client
 
-    settings = lh.settings.model_copy(update={"connect_timeout": timeout})
-    client = s3_client(settings, endpoint)
+    client = s3_client(_bounded(lh, timeout), endpoint)
     buckets = [b["Name"] for b in client.list_buckets().get("Buckets", [])]
     missing = [b for b in lh.settings.s3.buckets if b not in buckets]
     if missing:
@@ -129,21 +168,26 @@ def _check_console(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
 
 
 def _check_postgres(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
+    endpoint = lh.endpoint("postgres")
+    if not _installed("psycopg"):
+        raise _PartialCheck(_protocol.postgres_answers(endpoint.host, endpoint.port, timeout), "postgres")
     from lakehouse_sdk.clients.postgres import postgres_connection
 
-    settings = lh.settings.model_copy(update={"connect_timeout": timeout})
-    with postgres_connection(settings, lh.endpoint("postgres")) as conn:
+    with postgres_connection(_bounded(lh, timeout), endpoint) as conn:
         row = conn.execute("SELECT 1, current_setting('server_version')").fetchone()
-        assert row is not None
-        assert row[0] == 1
+        if row is None or row[0] != 1:
+            raise LakehouseError(f"SELECT 1 returned {row!r}")
         return "SELECT 1 ok", str(row[1])
 
 
 def _check_metastore(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
+    endpoint = lh.endpoint("hive-metastore")
+    if not (_installed("thrift") and _installed("pymetastore")):
+        count = _protocol.metastore_databases(endpoint.host, endpoint.port, timeout)
+        raise _PartialCheck(f"get_all_databases answered ({count} database(s))", "metastore")
     from lakehouse_sdk.clients.metastore import MetastoreClient
 
-    settings = lh.settings.model_copy(update={"connect_timeout": timeout})
-    with MetastoreClient(settings, lh.endpoint("hive-metastore")) as hms:
+    with MetastoreClient(_bounded(lh, timeout), endpoint) as hms:
         databases = hms.databases()
     return f"{len(databases)} database(s)", None
 
@@ -175,18 +219,20 @@ def _check_trino(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
     info = _http_json(endpoint.url + "/v1/info", timeout)
     if info.get("starting", True):
         raise LakehouseError("Trino reports starting=true; wait for it to finish starting")
+    version = str(info.get("nodeVersion", {}).get("version", "")) or None
+    if not _installed("trino"):
+        raise _PartialCheck(f"/v1/info answered, version {version}", "trino")
     from lakehouse_sdk.clients.trino import trino_connection
 
-    settings = lh.settings.model_copy(update={"connect_timeout": timeout})
-    conn = trino_connection(settings, endpoint, request_timeout=timeout, max_attempts=1)
+    conn = trino_connection(_bounded(lh, timeout), endpoint, max_attempts=1)
     try:
         cur = conn.cursor()
         cur.execute("SELECT 1")
         rows = cur.fetchall()
-        assert rows == [[1]], rows
+        if rows != [[1]]:
+            raise LakehouseError(f"SELECT 1 returned {rows!r}")
     finally:
         conn.close()  # type: ignore[no-untyped-call]
-    version = str(info.get("nodeVersion", {}).get("version", "")) or None
     return "SELECT 1 ok", version
 
 
@@ -201,16 +247,35 @@ CHECKS: dict[str, Callable[[Lakehouse, float], tuple[str, str | None]]] = {
 }
 
 
+def _failure(exc: BaseException) -> Failure:
+    """Whether a check failed to connect, or connected and got no answer in time."""
+    import socket
+
+    text = str(exc)
+    if "connected but no answer" in text or isinstance(exc, socket.timeout | TimeoutError):
+        return "no-answer"
+    reason = getattr(exc, "reason", None)  # urllib's URLError wraps the socket error
+    if isinstance(reason, socket.timeout | TimeoutError):
+        return "no-answer"
+    return "refused"
+
+
 def _run_one(lh: Lakehouse, service: str, timeout: float) -> CheckResult:
     endpoint = lh.endpoint(service)
     start = time.perf_counter()
+    status, hint, version = "healthy", "", None
     try:
         detail, version = CHECKS[service](lh, timeout)
-        ok, hint = True, ""
+    except _PartialCheck as partial:
+        status, detail = "partial", partial.detail
     except Exception as exc:
+        status = "UNHEALTHY"
         detail = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
-        ok, version, hint = False, None, next_step(lh.settings, endpoint)
-    return CheckResult(service, endpoint.url, ok, (time.perf_counter() - start) * 1000, detail, hint, version)
+        if isinstance(exc, ServiceUnavailableError):
+            detail = redact(str(exc).split(". The endpoint came from")[0])[:300]
+        hint = next_step(lh.settings, endpoint, _failure(exc))
+    elapsed = (time.perf_counter() - start) * 1000
+    return CheckResult(service, endpoint.url, status != "UNHEALTHY", elapsed, detail, hint, version, status)
 
 
 def _client_checks(results: list[CheckResult]) -> list[CheckResult]:
@@ -240,27 +305,54 @@ def _client_checks(results: list[CheckResult]) -> list[CheckResult]:
 
 
 def check_all(lh: Lakehouse, *, timeout: float | None = None, services: list[str] | None = None) -> HealthReport:
-    """Run every check in parallel; each is bounded by ``timeout`` (default: the connect timeout, min 5s)."""
+    """Run every check in parallel; each is bounded by ``timeout`` (default: the connect timeout, min 5s).
+
+    The checks run on daemon threads: a service that never answers cannot keep the process alive after
+    this returns (which it does within ``timeout`` + 2 s).
+    """
     limit = timeout if timeout is not None else max(5.0, lh.settings.connect_timeout)
-    names = services or list(CHECKS)
-    pool = ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="lakehouse-health")
-    futures = {name: pool.submit(_run_one, lh, name, limit) for name in names}
-    results: list[CheckResult] = []
-    deadline = time.monotonic() + limit + 2
-    for name, future in futures.items():
+    if limit <= 0:
+        raise ConfigurationError(f"health check timeout must be positive, not {limit:g} s")
+    endpoints: dict[str, Endpoint] = {}
+    for name in services or list(CHECKS):
         try:
-            results.append(future.result(timeout=max(0.1, deadline - time.monotonic())))
-        except FutureTimeout:
-            endpoint = lh.endpoint(name)
-            results.append(
-                CheckResult(
-                    name,
-                    endpoint.url,
-                    False,
-                    limit * 1000,
-                    f"no answer within {limit:.0f}s",
-                    next_step(lh.settings, endpoint),
-                )
+            endpoints[name] = lh.endpoint(name)  # port-forwards open here, not in the threads
+        except ConfigurationError:
+            if services or lh.settings.mode != "explicit":
+                raise  # explicit mode checks the services it has URLs for; anything else is an error
+    names = list(endpoints)
+    results: dict[str, CheckResult] = {}
+    done = threading.Condition()
+
+    def run(name: str) -> None:
+        result = _run_one(lh, name, limit)
+        with done:
+            results[name] = result
+            done.notify_all()
+
+    for name in names:
+        threading.Thread(target=run, args=(name,), name=f"lakehouse-health-{name}", daemon=True).start()
+    deadline = time.monotonic() + limit + 2
+    with done:
+        while len(results) < len(names) and (remaining := deadline - time.monotonic()) > 0:
+            done.wait(remaining)
+        finished = dict(results)
+    ordered: list[CheckResult] = []
+    for name in names:
+        if name in finished:
+            ordered.append(finished[name])
+            continue
+        endpoint = endpoints[name]
+        ordered.append(
+            CheckResult(
+                name,
+                endpoint.url,
+                False,
+                limit * 1000,
+                f"no answer within {limit:g} s",
+                next_step(lh.settings, endpoint, "no-answer"),
+                None,
+                "UNHEALTHY",
             )
-    pool.shutdown(wait=False, cancel_futures=True)
-    return HealthReport(results, _client_checks(results))
+        )
+    return HealthReport(ordered, _client_checks(ordered))

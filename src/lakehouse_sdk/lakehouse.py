@@ -91,9 +91,11 @@ class Lakehouse:
         In ``port-forward`` mode this opens (once) a local port-forward to the service through the
         Kubernetes API; every other mode only computes the address.
         """
-        from lakehouse_sdk.stack.services import canonical_service_name
+        from lakehouse_sdk.stack.services import SERVICES, canonical_service_name
 
-        key = canonical_service_name(service) or service
+        key = canonical_service_name(service)
+        if key is None:
+            raise ConfigurationError(f"unknown service {service!r}; services are: {', '.join(SERVICES)}")
         if self._mode[0] == "port-forward" and key not in self.settings.endpoints:
             address = self._port_forwarder().local_address(key)
             return forwarded_endpoint(self.settings, key, address, self._mode[1])
@@ -171,15 +173,22 @@ class Lakehouse:
     def sqlalchemy_engine(self, *, catalog: str | None = None, schema: str | None = None, **kwargs: Any) -> Any:
         """A SQLAlchemy engine on Trino with auth and TLS settings in ``connect_args``."""
         from lakehouse_sdk._deps import require
-        from lakehouse_sdk.clients.trino import sqlalchemy_connect_args, sqlalchemy_url
+        from lakehouse_sdk.clients.trino import bounded_session, sqlalchemy_connect_args, sqlalchemy_url
 
         sqlalchemy = require("sqlalchemy", extra="trino", purpose="lh.sqlalchemy_engine()")
         endpoint = self.endpoint("trino")
-        return sqlalchemy.create_engine(
+        engine = sqlalchemy.create_engine(
             sqlalchemy_url(self.settings, endpoint, catalog=catalog, schema=schema),
             connect_args=sqlalchemy_connect_args(self.settings, endpoint),
             **kwargs,
         )
+
+        def bounded(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+            # every pooled connection gets its own session whose timeouts end the call with a clear error
+            cparams.setdefault("http_session", bounded_session(self.settings, endpoint))
+
+        sqlalchemy.event.listen(engine, "do_connect", bounded)
+        return engine
 
     @overload
     def query(
@@ -245,9 +254,44 @@ class Lakehouse:
                 "the pods can reach."
             )
 
+        self._spark_services_answer()
+        return spark_session(self.settings, self.spark_conf(app_name=app_name))
+
+    def _spark_services_answer(self) -> None:
+        """Before a JVM starts: the master, the metastore and the object store answer within their bounds.
+
+        A hung master or metastore would otherwise hold the new session for minutes (Spark's own registration
+        retries), so each is asked something small at the protocol level first.
+        """
+        import urllib.error
+
+        from lakehouse_sdk import _protocol
+        from lakehouse_sdk.health import _http_json
+
         for service in ("spark-master", "hive-metastore", "minio"):
             self._reachable(service)
-        return spark_session(self.settings, self.spark_conf(app_name=app_name))
+        metastore = self.endpoint("hive-metastore")
+        timeout = self.settings.metastore.request_timeout
+        try:
+            _protocol.metastore_databases(metastore.host, metastore.port, timeout)
+        except TimeoutError:
+            raise _connect.no_answer(self.settings, metastore, timeout, "metastore.request_timeout") from None
+        except (OSError, ConnectionError) as exc:
+            raise _connect.unavailable(self.settings, metastore, f"no metastore answer ({exc})") from None
+        try:
+            ui = self.endpoint("spark-master-ui")
+        except ConfigurationError:
+            return  # explicit mode without the UI's URL: the TCP check above is all there is
+        try:
+            _http_json(ui.url + "/json/", self.settings.connect_timeout)
+        except TimeoutError:
+            raise _connect.no_answer(self.settings, ui, self.settings.connect_timeout, "connect_timeout") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise _connect.no_answer(self.settings, ui, self.settings.connect_timeout, "connect_timeout") from None
+            raise _connect.unavailable(self.settings, ui, f"the master's status page failed ({exc.reason})") from None
+        except ValueError:
+            pass  # answered, but not JSON: something else serves the UI port; the master itself decides
 
     # -- metastore, PostgreSQL, Iceberg -------------------------------------------------------------------------
 

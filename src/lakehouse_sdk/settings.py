@@ -20,22 +20,52 @@ This module is the only reader of the environment and of configuration files in 
 from __future__ import annotations
 
 import contextvars
-import os
-import tomllib
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
-    DotEnvSettingsSource,
     InitSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
+from lakehouse_sdk._checks import (
+    check_host,
+    check_identifier,
+    check_no_control,
+    mask_url,
+    parse_url,
+)
+from lakehouse_sdk._sources import (
+    DEFAULT_SOURCE,
+    ENV_PREFIX,
+    DotEnvSource,
+    ProfileSource,
+    Provenance,
+    Recorded,
+    SettingsWarning,
+    StandardEnvSource,
+    default_config_file,
+    env_name,
+    flatten,
+    warn_unknown,
+    xdg,
+)
 from lakehouse_sdk.errors import ConfigurationError, register_secret
 from lakehouse_sdk.stack.services import SERVICES, canonical_service_name
 
@@ -49,6 +79,7 @@ __all__ = [
     "PostgresSettings",
     "S3Settings",
     "SettingRow",
+    "SettingsWarning",
     "SparkSettings",
     "TrinoSettings",
     "default_cache_dir",
@@ -56,13 +87,58 @@ __all__ = [
     "default_state_dir",
 ]
 
-ENV_PREFIX = "LAKEHOUSE_"
 Mode = Literal["auto", "in-cluster", "nodeport", "explicit", "port-forward"]
-DEFAULT_SOURCE = "default"
+
+_REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_MEMORY = re.compile(r"^[1-9][0-9]{0,8}[kKmMgGtT]?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CONF_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Which URL schemes an explicit endpoint of each service may use.
+_SCHEMES = {
+    "postgres": ("postgresql", "postgres"),
+    "hive-metastore": ("thrift",),
+    "spark-master": ("spark",),
+}
+NODEPORT_RANGE = "30000-32767"
+DOTENV_FILE = ".env"  # in the working directory
+
+
+def _no_control_anywhere(value: Any) -> Any:
+    """Refuse control characters in a string, or in the strings of a list, dict or path."""
+    if isinstance(value, SecretStr):
+        _no_control_anywhere(value.get_secret_value())
+    elif isinstance(value, str | Path):
+        check_no_control(str(value))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _no_control_anywhere(key)
+            _no_control_anywhere(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _no_control_anywhere(item)
+    return value
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        return _no_control_anywhere(value)
+
+
+def _bucket(value: str) -> str:
+    if not _BUCKET.match(value):
+        raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 lower-case letters, digits, '.' and '-')")
+    return value
+
+
+def _memory(value: str) -> str:
+    if not _MEMORY.match(value):
+        raise ValueError("is not a JVM memory size such as 512m or 2G")
+    return value
 
 
 class S3Settings(_Section):
@@ -72,10 +148,46 @@ class S3Settings(_Section):
     secret_key: SecretStr = Field(SecretStr("minioadmin"), description="S3 secret access key")
     region: str = Field("us-east-1", description="region sent in SigV4 signatures")
     warehouse_bucket: str = Field("warehouse", description="bucket that holds table data")
-    buckets: list[str] = Field(["warehouse"], description="buckets the init job creates")
-    read_timeout: float = Field(60.0, gt=0, description="seconds to wait for an S3 response")
+    buckets: Annotated[list[str], NoDecode] = Field(
+        ["warehouse"], description="buckets the init job creates (a JSON list, or names separated by commas)"
+    )
+    read_timeout: float = Field(15.0, gt=0, le=3600, description="seconds to wait for an S3 response")
     max_attempts: int = Field(3, ge=1, le=20, description="attempts per S3 call (standard retry mode)")
     verify: bool = Field(True, description="verify TLS certificates for https endpoints")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError("is not a region name (lower-case letters, digits and '-')")
+        return value
+
+    @field_validator("warehouse_bucket")
+    @classmethod
+    def _warehouse(cls, value: str) -> str:
+        return _bucket(value)
+
+    @field_validator("buckets", mode="before")
+    @classmethod
+    def _bucket_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import json
+
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError('is not a JSON list; write it as a,b or ["a","b"]') from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets(cls, value: list[str]) -> list[str]:
+        for bucket in value:
+            _bucket(bucket)
+        return value
 
 
 class PostgresSettings(_Section):
@@ -84,7 +196,14 @@ class PostgresSettings(_Section):
     user: str = Field("hive", description="database user")
     password: SecretStr = Field(SecretStr("hive"), description="database password")
     database: str = Field("metastore", description="database that holds the metastore schema")
-    sslmode: str = Field("prefer", description="libpq sslmode")
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
+        "prefer", description="libpq sslmode"
+    )
+
+    @field_validator("user", "database")
+    @classmethod
+    def _identifier(cls, value: str, info: ValidationInfo) -> str:
+        return check_identifier(value, f"PostgreSQL {info.field_name} name")
 
 
 class TrinoSettings(_Section):
@@ -96,15 +215,27 @@ class TrinoSettings(_Section):
     catalog: str = Field("iceberg", description="default catalog")
     schema_: str = Field("default", alias="schema", description="default schema")
     verify: bool = Field(True, description="verify TLS certificates for https endpoints")
-    request_timeout: float = Field(300.0, gt=0, description="seconds to wait for one HTTP request")
+    request_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for one HTTP request")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("catalog", "schema_")
+    @classmethod
+    def _names(cls, value: str, info: ValidationInfo) -> str:
+        return check_identifier(value, f"Trino {info.field_name.rstrip('_') if info.field_name else ''} name")
 
 
 class MetastoreSettings(_Section):
     """The Hive Metastore (Thrift)."""
 
-    warehouse_dir: str = Field("s3a://warehouse/", description="metastore warehouse root")
+    request_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for one metastore call")
 
 
 class SparkSettings(_Section):
@@ -127,11 +258,36 @@ class SparkSettings(_Section):
     )
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark configuration")
 
+    @field_validator("driver_host", "driver_bind_address")
+    @classmethod
+    def _hosts(cls, value: str | None) -> str | None:
+        return None if value is None else check_host(value)
+
+    @field_validator("executor_memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        return _memory(value)
+
+    @field_validator("conf")
+    @classmethod
+    def _conf(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _CONF_KEY.match(key):
+                raise ValueError(f"key {key!r} is not a Spark property name (letters, digits, '.', '_' and '-')")
+        return value
+
 
 class IcebergSettings(_Section):
     """The Iceberg catalog (pyiceberg and Spark), backed by the metastore."""
 
     catalog_name: str = Field("iceberg", description="catalog name, the same in Spark and Trino")
+
+    @field_validator("catalog_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", value):
+            raise ValueError("is not a catalog name (letters, digits and '_', starting with a letter or '_')")
+        return value
 
 
 class LocalSettings(_Section):
@@ -152,6 +308,11 @@ class LocalSettings(_Section):
     spark_worker_memory: str = Field("2g", description="memory the Spark worker offers")
     spark_worker_cores: int = Field(2, ge=1, description="cores the Spark worker offers")
 
+    @field_validator("trino_heap", "metastore_heap", "spark_worker_memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        return _memory(value)
+
     @property
     def cache_path(self) -> Path:
         """The effective cache directory."""
@@ -163,166 +324,14 @@ class LocalSettings(_Section):
         return (self.state_dir or default_state_dir()).expanduser()
 
 
-def _xdg(var: str, fallback: str) -> Path:
-    return Path(os.environ.get(var) or Path.home() / fallback)
-
-
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/lakehouse-sdk`` (``~/.cache/lakehouse-sdk``): downloaded components."""
-    return _xdg("XDG_CACHE_HOME", ".cache") / "lakehouse-sdk"
+    return xdg("XDG_CACHE_HOME", ".cache") / "lakehouse-sdk"
 
 
 def default_state_dir() -> Path:
     """``$XDG_STATE_HOME/lakehouse-sdk`` (``~/.local/state/lakehouse-sdk``): data, logs, PID files."""
-    return _xdg("XDG_STATE_HOME", ".local/state") / "lakehouse-sdk"
-
-
-def default_config_file() -> Path:
-    """``$XDG_CONFIG_HOME/lakehouse/config.toml``, falling back to ``~/.config/lakehouse/config.toml``."""
-    return _xdg("XDG_CONFIG_HOME", ".config") / "lakehouse" / "config.toml"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Sources. Each records where its values came from, so that explain() and errors can say it.
-# ---------------------------------------------------------------------------------------------------------
-
-Provenance = dict[tuple[str, ...], str]
-
-
-def _flatten(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    for key, value in data.items():
-        path = (*prefix, str(key))
-        if isinstance(value, Mapping) and value:
-            yield from _flatten(value, path)
-        else:
-            yield path, value
-
-
-def _env_name(path: tuple[str, ...]) -> str:
-    return ENV_PREFIX + "__".join(p.upper().replace("-", "_") for p in path)
-
-
-class _Recorded(PydanticBaseSettingsSource):
-    """Wraps a source and labels every value it provides."""
-
-    def __init__(self, inner: PydanticBaseSettingsSource, label: Any) -> None:
-        super().__init__(inner.settings_cls)
-        self.inner = inner
-        self.label = label  # str, or a callable(path) -> str
-        self.values: dict[str, Any] = {}
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        return self.inner.get_field_value(field, field_name)
-
-    def __call__(self) -> dict[str, Any]:
-        self.values = self.inner()
-        return self.values
-
-    def provenance(self) -> Provenance:
-        out: Provenance = {}
-        for path, _ in _flatten(self.values):
-            label = self.label(path) if callable(self.label) else self.label
-            if path[0] in {"endpoints", "nodeports"} and len(path) == 2:
-                path = (path[0], canonical_service_name(path[1]) or path[1])
-            out[path] = label
-        return out
-
-
-class _ProfileSource(PydanticBaseSettingsSource):
-    """A named profile from the TOML config file."""
-
-    def __init__(self, settings_cls: type[BaseSettings], init_kwargs: Mapping[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self.init_kwargs = init_kwargs
-        self.file: Path | None = None
-        self.profile: str | None = None
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        return None, field_name, False
-
-    def _pick(self, name: str) -> tuple[Any, str]:
-        if self.init_kwargs.get(name) is not None:
-            return self.init_kwargs[name], "keyword argument"
-        env = _env_name((name,))
-        if os.environ.get(env):
-            return os.environ[env], f"environment variable {env}"
-        return None, DEFAULT_SOURCE
-
-    def __call__(self) -> dict[str, Any]:
-        file_value, file_source = self._pick("config_file")
-        profile, profile_source = self._pick("profile")
-        path = Path(file_value).expanduser() if file_value else default_config_file()
-        if not path.is_file():
-            if file_value:
-                raise ConfigurationError(
-                    f"config_file = {str(path)!r} (from {file_source}) does not exist. "
-                    f"Create it, or unset {_env_name(('config_file',))} to use {default_config_file()}."
-                )
-            if profile:
-                raise ConfigurationError(
-                    f"profile = {profile!r} (from {profile_source}) was asked for, but there is no config file "
-                    f"at {path}. Create it with a [{profile}] table, or set LAKEHOUSE_CONFIG_FILE."
-                )
-            return {}
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigurationError(f"config file {path} cannot be read: {exc}. Fix the TOML syntax.") from exc
-        name = profile or ("default" if "default" in data else None)
-        if name is None:
-            return {}
-        if name not in data or not isinstance(data[name], dict):
-            known = ", ".join(sorted(k for k, v in data.items() if isinstance(v, dict))) or "none"
-            raise ConfigurationError(
-                f"profile = {name!r} (from {profile_source}) is not in {path}; profiles there: {known}. "
-                f"Add a [{name}] table or choose another profile."
-            )
-        self.file, self.profile = path, name
-        values = dict(data[name])
-        values.pop("profile", None)
-        values.pop("config_file", None)
-        return values
-
-
-# The standard variables of other tools: (variable, settings path).
-_STANDARD_ENV: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("AWS_ACCESS_KEY_ID", ("s3", "access_key")),
-    ("AWS_SECRET_ACCESS_KEY", ("s3", "secret_key")),
-    ("AWS_REGION", ("s3", "region")),
-    ("AWS_DEFAULT_REGION", ("s3", "region")),
-    ("AWS_ENDPOINT_URL_S3", ("endpoints", "minio")),
-    ("AWS_ENDPOINT_URL", ("endpoints", "minio")),
-    ("PGUSER", ("postgres", "user")),
-    ("PGPASSWORD", ("postgres", "password")),
-    ("PGDATABASE", ("postgres", "database")),
-    ("KUBECONFIG", ("kube", "kubeconfig")),
-)
-
-
-class _StandardEnvSource(PydanticBaseSettingsSource):
-    """AWS_*, PG* and KUBECONFIG, below LAKEHOUSE_* settings."""
-
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        self.labels: Provenance = {}
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for var, path in _STANDARD_ENV:
-            value = os.environ.get(var)
-            if not value or path in self.labels:
-                continue
-            out.setdefault(path[0], {})[path[1]] = value
-            self.labels[path] = f"environment variable {var}"
-        host = os.environ.get("PGHOST")
-        if host and not host.startswith("/"):
-            port = os.environ.get("PGPORT", "5432")
-            out.setdefault("endpoints", {})["postgres"] = f"postgresql://{host}:{port}"
-            self.labels[("endpoints", "postgres")] = "environment variables PGHOST/PGPORT"
-        return out
+    return xdg("XDG_STATE_HOME", ".local/state") / "lakehouse-sdk"
 
 
 _SOURCES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("lakehouse_sources", default=None)
@@ -347,7 +356,7 @@ class LakehouseSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=None,  # the project's .env is read by DotEnvSource (only its LAKEHOUSE_* lines)
         env_file_encoding="utf-8",
         extra="forbid",
         validate_assignment=True,
@@ -359,6 +368,9 @@ class LakehouseSettings(BaseSettings):
     nodeport_host: str = Field("localhost", description="host that serves the NodePorts (kind/minikube node IP)")
     endpoints: dict[str, str] = Field(
         default_factory=dict, description="explicit URL per service; overrides the mode for that service"
+    )
+    nodeport_range: str = Field(
+        NODEPORT_RANGE, description="ports allowed in nodeports (the API server's --service-node-port-range)"
     )
     nodeports: dict[str, int] = Field(
         default_factory=dict, description="NodePort per service, when not the reference architecture's"
@@ -390,8 +402,15 @@ class LakehouseSettings(BaseSettings):
             except ValidationError as exc:
                 raise _configuration_error(exc, _collect_provenance(_SOURCES.get())) from None
             self._provenance = _collect_provenance(_SOURCES.get())
+            sources = _SOURCES.get() or []
+            dotenv = next((s.inner for s in sources if isinstance(s.inner, DotEnvSource)), None)
+            warn_unknown(type(self), dotenv, Path(str(dotenv.env_file)).resolve() if dotenv else None)
         finally:
             _SOURCES.reset(token)
+        self._check_services()
+        self._register_secrets()
+
+    def _register_secrets(self) -> None:
         # The defaults are the reference architecture's public development values; redacting them would
         # blank out ordinary words ("hive") in every message. Any other secret value is never shown.
         defaults = {"minioadmin", "hive"}
@@ -404,6 +423,36 @@ class LakehouseSettings(BaseSettings):
         ):
             if secret is not None and secret.get_secret_value() not in defaults:
                 register_secret(secret.get_secret_value())
+        for url in self.endpoints.values():
+            password = _url_password(url)
+            if password:
+                register_secret(password)
+
+    def _check_services(self) -> None:
+        """Per-service checks that name the exact variable: endpoint URL schemes and NodePort ranges."""
+        problems = []
+        for key, url in self.endpoints.items():
+            try:
+                parse_url(url, _SCHEMES.get(key, ("http", "https")))
+            except ValueError as exc:
+                problems.append((("endpoints", key), f"{mask_url(url)!r} {exc}"))
+        low, high = (int(p) for p in self.nodeport_range.split("-"))
+        for key, port in self.nodeports.items():
+            if not low <= port <= high:
+                problems.append(
+                    (
+                        ("nodeports", key),
+                        f"{port} is outside the NodePort range {low}-{high}; choose a port in it, or widen "
+                        f"nodeport_range (LAKEHOUSE_NODEPORT_RANGE) as the cluster's --service-node-port-range",
+                    )
+                )
+        if problems:
+            lines = [
+                f"setting {'.'.join(path)} = {text} (from {self.source_of(*path)}). "
+                f"Fix it there; the environment variable for it is {env_name(path)}."
+                for path, text in problems
+            ]
+            raise ConfigurationError("invalid lakehouse settings:\n  " + "\n  ".join(lines))
 
     @classmethod
     def settings_customise_sources(
@@ -415,24 +464,48 @@ class LakehouseSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         init_kwargs = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
-        dotenv_path = (
-            Path(str(dotenv_settings.env_file)).resolve()
-            if isinstance(dotenv_settings, DotEnvSettingsSource) and dotenv_settings.env_file
-            else None
-        )
-        profile = _ProfileSource(settings_cls, init_kwargs)
-        standard = _StandardEnvSource(settings_cls)
+        dotenv_path = Path(DOTENV_FILE).resolve()
+        dotenv = DotEnvSource(settings_cls, dotenv_path)
+        profile = ProfileSource(settings_cls, init_kwargs)
+        standard = StandardEnvSource(settings_cls)
         sources = [
-            _Recorded(init_settings, "keyword argument"),
-            _Recorded(env_settings, lambda p: f"environment variable {_env_name(p)}"),
-            _Recorded(dotenv_settings, lambda p: f".env file {dotenv_path} ({_env_name(p)})"),
-            _Recorded(profile, lambda p: f"profile {profile.profile!r} in {profile.file}"),
-            _Recorded(standard, lambda p: standard.labels.get(p, "standard environment variable")),
+            Recorded(init_settings, "keyword argument", "keyword arguments"),
+            Recorded(env_settings, lambda p: f"environment variable {env_name(p)}", "LAKEHOUSE_* variables"),
+            Recorded(dotenv, lambda p: f".env file {dotenv_path} ({env_name(p)})", f".env file {dotenv_path}"),
+            Recorded(profile, lambda p: f"profile {profile.profile!r} in {profile.file}", "the config file"),
+            Recorded(
+                standard, lambda p: standard.labels.get(p, "standard environment variable"), "AWS_*/PG* variables"
+            ),
         ]
         _SOURCES.set(sources)
         return tuple(sources)
 
     # -- normalisation ------------------------------------------------------------------------------------
+
+    @field_validator("mode", "namespace", "nodeport_host", "profile", "config_file", mode="before")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        return _no_control_anywhere(value)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError("is not a Kubernetes namespace (lower-case letters, digits and '-', at most 63)")
+        return value
+
+    @field_validator("nodeport_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return check_host(value)
+
+    @field_validator("nodeport_range")
+    @classmethod
+    def _range(cls, value: str) -> str:
+        match = re.match(r"^(\d{1,5})-(\d{1,5})$", value.strip())
+        if not match or not 1 <= int(match.group(1)) <= int(match.group(2)) <= 65535:
+            raise ValueError("is not a port range such as 30000-32767")
+        return value.strip()
 
     @field_validator("endpoints", "nodeports", mode="before")
     @classmethod
@@ -447,12 +520,12 @@ class LakehouseSettings(BaseSettings):
             out[name] = item
         return out
 
-    @field_validator("endpoints")
+    @field_validator("nodeports")
     @classmethod
-    def _urls(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, url in value.items():
-            if "://" not in url:
-                raise ValueError(f"endpoint {key!r} = {url!r} is not a URL; write it as scheme://host:port")
+    def _ports(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, port in value.items():
+            if not 1 <= port <= 65535:
+                raise ValueError(f"{key}: {port} is not a port (1-65535)")
         return value
 
     def with_overrides(self, **overrides: Any) -> LakehouseSettings:
@@ -460,22 +533,32 @@ class LakehouseSettings(BaseSettings):
 
         The overridden values are recorded as keyword arguments in :meth:`explain`.
         """
+        unknown = sorted(set(overrides) - set(type(self).model_fields))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting(s) {', '.join(unknown)} given as keyword arguments; `lakehouse config` lists them"
+            )
         copy = self.model_copy(deep=True)
-        try:
-            for key, value in overrides.items():
-                current = getattr(copy, key, None)
+        given: Provenance = {}
+        for key, value in overrides.items():
+            if isinstance(value, Mapping):
+                given.update({(key, str(sub)): "keyword argument" for sub in value})
+            given[(key,)] = "keyword argument"
+        provenance = {**self._provenance, **given}
+        for key, value in overrides.items():
+            current = getattr(copy, key, None)
+            section = isinstance(current, BaseModel) and isinstance(value, Mapping)
+            try:
                 if isinstance(current, BaseModel) and isinstance(value, Mapping):
                     merged = {**current.model_dump(by_alias=True), **value}
                     setattr(copy, key, type(current).model_validate(merged))
-                    for sub in value:
-                        copy._provenance[(key, str(sub))] = "keyword argument"
                 else:
                     setattr(copy, key, value)  # validate_assignment checks it
-                    copy._provenance[(key,)] = "keyword argument"
-        except ValidationError as exc:
-            raise _configuration_error(exc, {}) from None
-        except AttributeError:
-            raise ConfigurationError(f"unknown setting in {sorted(overrides)}; see `lakehouse config`") from None
+            except ValidationError as exc:
+                raise _configuration_error(exc, provenance, prefix=(key,) if section else ()) from None
+        copy._provenance.update(given)
+        copy._check_services()
+        copy._register_secrets()
         return copy
 
     # -- introspection ------------------------------------------------------------------------------------
@@ -495,14 +578,16 @@ class LakehouseSettings(BaseSettings):
         return obj
 
     def explain(self) -> list[SettingRow]:
-        """Every effective setting, its value (secrets as ``***``) and its source."""
+        """Every effective setting, its value (secrets as ``***``, passwords in URLs too) and its source."""
         rows: list[SettingRow] = []
-        for path, value in _flatten(self.model_dump(by_alias=True)):
+        for path, value in flatten(self.model_dump(by_alias=True)):
             shown = _display(self, path, value)
-            rows.append(SettingRow(".".join(path), _env_name(path), shown, self.source_of(*path)))
+            rows.append(SettingRow(".".join(path), env_name(path), shown, self.source_of(*path)))
         for key, value in self.endpoints.items():
             rows.append(
-                SettingRow(f"endpoints.{key}", _env_name(("endpoints", key)), value, self.source_of("endpoints", key))
+                SettingRow(
+                    f"endpoints.{key}", env_name(("endpoints", key)), mask_url(value), self.source_of("endpoints", key)
+                )
             )
         return sorted({r.setting: r for r in rows}.values(), key=lambda r: r.setting)
 
@@ -514,12 +599,12 @@ class LakehouseSettings(BaseSettings):
         return "\n".join(f"{r.setting:<{width}}  {r.value:<{vwidth}}  {r.source}" for r in rows)
 
     def __repr_args__(self) -> Any:
-        # SecretStr already masks; keep repr short and free of secrets.
+        # SecretStr already masks; keep repr short and free of secrets (passwords in URLs masked too).
         yield "mode", self.mode
         yield "namespace", self.namespace
         yield "nodeport_host", self.nodeport_host
         if self.endpoints:
-            yield "endpoints", self.endpoints
+            yield "endpoints", {key: mask_url(url) for key, url in self.endpoints.items()}
         if self.profile:
             yield "profile", self.profile
 
@@ -534,10 +619,24 @@ class SettingRow:
     source: str
 
 
+_SECRET_NAMES = {"access_key", "secret_key", "password", "jwt"}
+
+
+def _url_password(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
 def _display(settings: LakehouseSettings, path: tuple[str, ...], value: Any) -> str:
     obj = settings.value_at(*path)
     if isinstance(obj, SecretStr):
         return "***" if obj.get_secret_value() else ""
+    if path[0] == "endpoints" and isinstance(value, str):
+        return mask_url(value)
     return "" if value is None else str(value)
 
 
@@ -548,17 +647,32 @@ def _collect_provenance(sources: list[Any] | None) -> Provenance:
     return merged
 
 
-def _configuration_error(exc: ValidationError, provenance: Provenance) -> ConfigurationError:
+def _is_shown(path: tuple[str, ...]) -> bool:
+    """Whether a value at ``path`` may be echoed: a known setting that is not a secret (and no URL)."""
+    if any(p in _SECRET_NAMES for p in path) or not path:
+        return False
+    if path[0] in {"endpoints", "spark"} and (len(path) == 1 or path[1] == "conf"):
+        return False  # URLs may hold a password; Spark conf values may hold keys
+    field = LakehouseSettings.model_fields.get(path[0])
+    return field is not None
+
+
+def _configuration_error(
+    exc: ValidationError, provenance: Provenance, prefix: tuple[str, ...] = ()
+) -> ConfigurationError:
     lines = []
     for err in exc.errors():
-        path = tuple(str(p) for p in err["loc"])
+        path = prefix + tuple(str(p) for p in err["loc"])
+        if path and path[-1] in {"schema_"}:
+            path = (*path[:-1], "schema")
         source = provenance.get(path) or next(
             (v for k, v in provenance.items() if k[: len(path)] == path), DEFAULT_SOURCE
         )
-        secret = any(p in {"access_key", "secret_key", "password", "jwt"} for p in path)
-        given = "" if secret or "input" not in err else f" = {err['input']!r}"
+        shown = _is_shown(path) and "input" in err and err["type"] != "extra_forbidden"
+        given = f" = {err['input']!r}" if shown else ""
+        msg = err["msg"].removeprefix("Value error, ")
         lines.append(
-            f"setting {'.'.join(path) or '(root)'}{given} (from {source}): {err['msg']}. "
-            f"Fix it there; the environment variable for it is {_env_name(path)}."
+            f"setting {'.'.join(path) or '(root)'}{given} (from {source}): {msg}. "
+            f"Fix it there; the environment variable for it is {env_name(path)}."
         )
     return ConfigurationError("invalid lakehouse settings:\n  " + "\n  ".join(lines))

@@ -149,7 +149,7 @@ def test_spark_in_cluster_leaves_the_driver_host_to_spark() -> None:
 
 def test_unreachable_service_error_names_service_endpoint_mode_and_next_step() -> None:
     port = _closed_port()
-    lh = Lakehouse(connect_timeout=1, nodeports={"trino": port})
+    lh = Lakehouse(connect_timeout=1, nodeport_range="1-65535", nodeports={"trino": port})
     with pytest.raises(ServiceUnavailableError) as info:
         lh.trino()
     err = info.value

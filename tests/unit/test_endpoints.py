@@ -106,9 +106,9 @@ def test_endpoint_keys_accept_aliases() -> None:
 
 
 def test_bad_port_in_explicit_url() -> None:
-    lh = Lakehouse(endpoints={"trino": "http://t:99999"})
-    with pytest.raises(ConfigurationError, match="invalid port"):
-        lh.endpoint("trino")
+    with pytest.raises(ConfigurationError, match="invalid port") as info:
+        Lakehouse(endpoints={"trino": "http://t:99999"})
+    assert "LAKEHOUSE_ENDPOINTS__TRINO" in str(info.value)
 
 
 def test_endpoints_do_not_touch_the_network(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,7 +61,9 @@ def test_port_in_use_names_port_service_and_fix(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        stack = LocalStack(LakehouseSettings(local={"state_dir": tmp_path}, nodeports={"trino": port}))
+        stack = LocalStack(
+            LakehouseSettings(local={"state_dir": tmp_path}, nodeport_range="1-65535", nodeports={"trino": port})
+        )
         with pytest.raises(PortInUseError) as info:
             stack._check_ports(stack.services["trino"])
     err = info.value

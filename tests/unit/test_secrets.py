@@ -28,6 +28,7 @@ def planted(monkeypatch: pytest.MonkeyPatch) -> None:
         port = sock.getsockname()[1]
     for service in ("trino", "postgres", "minio", "hive-metastore"):
         monkeypatch.setenv(f"LAKEHOUSE_NODEPORTS__{service.upper().replace('-', '_')}", str(port))
+    monkeypatch.setenv("LAKEHOUSE_NODEPORT_RANGE", "1-65535")
     monkeypatch.setenv("LAKEHOUSE_CONNECT_TIMEOUT", "0.5")
 
 

@@ -16,10 +16,30 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from lakehouse_sdk.errors import LakehouseError, redact
+from lakehouse_sdk.errors import ConfigurationError, LakehouseError, redact
 from lakehouse_sdk.lakehouse import Lakehouse
 
 __all__ = ["main"]
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
 
 
 def _lakehouse(args: argparse.Namespace) -> Lakehouse:
@@ -80,7 +100,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from lakehouse_sdk.local.runtime import LocalStack
 
     stack = LocalStack(_lakehouse(args).settings)
-    print(stack.logs(args.service, lines=args.lines), flush=True)
+    text = stack.logs(args.service, lines=args.lines)
+    if text:
+        print(text, flush=True)
     if args.follow:
         for line in stack.follow(args.service):
             print(line, flush=True)
@@ -118,7 +140,15 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_endpoints(args: argparse.Namespace) -> int:
-    endpoints = _lakehouse(args).endpoints()
+    lh = _lakehouse(args)
+    endpoints = lh.endpoints()
+    if not endpoints and not args.json:
+        print(
+            f"no endpoints: mode is {lh.settings.mode} ({lh.settings.source_of('mode')}) and no "
+            "LAKEHOUSE_ENDPOINTS__<SERVICE> URL is set. Set one per service, or choose mode auto, nodeport or "
+            "in-cluster."
+        )
+        return 0
     if args.json:
         _print_json({k: {"url": e.url, "mode": e.mode, "reason": e.reason} for k, e in endpoints.items()})
     else:
@@ -143,7 +173,7 @@ def cmd_credentials(args: argparse.Namespace) -> int:
         settings = provisioned_settings(settings)
         print(f"credentials of the stack provisioned in namespace {settings.namespace!r} (from its Secret)")
     rows = {r.setting: r for r in settings.explain()}
-    if args.show:
+    if args.show is not None:
         if args.show not in rows:
             raise LakehouseError(f"unknown setting {args.show!r}; try s3.secret_key or postgres.password")
         value = settings.value_at(*args.show.split("."))
@@ -181,6 +211,14 @@ def _provision_options(args: argparse.Namespace) -> Any:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from lakehouse_sdk.kube.render import render_yaml
+
+    if getattr(args, "kube_credentials", None) is not None:
+        raise ConfigurationError(
+            f"lakehouse render --credentials {args.kube_credentials}: render prints YAML and never writes "
+            "credentials into it; its Secret holds the public development placeholders. Deploy with "
+            f"`lakehouse provision --credentials {args.kube_credentials}`, or create the lakehouse-credentials "
+            "Secret yourself before applying the rendered YAML (docs/provisioning.md)."
+        )
 
     print(render_yaml(_provision_options(args)), end="")
     return 0
@@ -238,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("logs", help="the tail of one local service's log")
     p.add_argument("service")
-    p.add_argument("-n", "--lines", type=int, default=50)
+    p.add_argument("-n", "--lines", type=_count, default=50, help="lines to show (0: none, with -f only new ones)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C stops)")
     p.set_defaults(func=cmd_logs)
 
@@ -248,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check every service for real (exit 1 on failure)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per check")
+    p.add_argument("--timeout", type=_positive_float, default=None, help="seconds per check (positive)")
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("config", help="every effective setting and where it came from")

@@ -1,20 +1,47 @@
-"""Reachability checks shared by the client factories: a clear error instead of a hang."""
+"""Reachability checks and errors shared by the client factories: a clear error instead of a hang.
+
+Two failures look alike to a user and need different next steps:
+
+- *refused* (nothing listens, or the host cannot be reached): start the service, or fix the address;
+- *no answer* (a TCP connection was made, but the service never replied within the timeout): it runs but
+  is hung, stopped or overloaded; look at its logs, or restart it.
+"""
 
 from __future__ import annotations
 
 import socket
+from typing import Literal
 
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.errors import ServiceUnavailableError
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.services import SERVICES
 
-__all__ = ["next_step", "probe", "unavailable"]
+__all__ = ["Failure", "next_step", "no_answer", "probe", "unavailable"]
+
+Failure = Literal["refused", "no-answer", "no-connection"]
 
 
-def next_step(settings: LakehouseSettings, endpoint: Endpoint) -> str:
+def next_step(settings: LakehouseSettings, endpoint: Endpoint, failure: Failure = "refused") -> str:
     """What the user should do when ``endpoint`` does not answer."""
     spec = SERVICES[endpoint.service]
+    local = endpoint.host in {"localhost", "127.0.0.1", "::1"} and endpoint.mode == "nodeport"
+    if failure == "no-answer":
+        if local:
+            return (
+                f"{endpoint.service} accepted the connection but is not answering: it is hung, stopped or "
+                f"overloaded. See `lakehouse status` and `lakehouse logs {_process_name(endpoint.service)}`; "
+                "`lakehouse down && lakehouse up --local` restarts the stack"
+            )
+        if endpoint.mode == "in-cluster" or endpoint.mode == "port-forward":
+            return (
+                f"{endpoint.service} accepted the connection but is not answering: look at its pod with "
+                f"kubectl -n {settings.namespace} logs svc/{spec.dns_name} and `lakehouse doctor`"
+            )
+        return (
+            f"the service at {endpoint.address} accepted the connection but is not answering: it is hung or "
+            "overloaded, or the address is not this service"
+        )
     if endpoint.mode == "explicit":
         return f"check the URL and that the service runs there ({endpoint.reason})"
     if endpoint.mode == "in-cluster":
@@ -22,7 +49,7 @@ def next_step(settings: LakehouseSettings, endpoint: Endpoint) -> str:
             f"check the Service and its pods: kubectl -n {settings.namespace} get svc/{spec.dns_name} pods; "
             "or run `lakehouse doctor`"
         )
-    if endpoint.host in {"localhost", "127.0.0.1", "::1"}:
+    if local:
         return (
             "start the local stack with `lakehouse up --local` (or `lakehouse status` to see what is down); "
             "for a kind or minikube cluster set LAKEHOUSE_NODEPORT_HOST to the node's IP"
@@ -33,15 +60,33 @@ def next_step(settings: LakehouseSettings, endpoint: Endpoint) -> str:
     )
 
 
-def unavailable(settings: LakehouseSettings, endpoint: Endpoint, cause: object) -> ServiceUnavailableError:
+def _process_name(service: str) -> str:
+    return {"minio": "object-store", "minio-console": "object-store", "spark-master-ui": "spark-master"}.get(
+        service, "spark-worker" if service == "spark-worker-ui" else service
+    )
+
+
+def unavailable(
+    settings: LakehouseSettings, endpoint: Endpoint, cause: object, failure: Failure = "refused"
+) -> ServiceUnavailableError:
     """Build the error for a service that did not answer."""
     spec = SERVICES[endpoint.service]
     return ServiceUnavailableError(
         f"{endpoint.service} ({spec.description}) is not reachable at {endpoint.url}: {cause}. "
         f"The endpoint came from mode {endpoint.mode!r}: {endpoint.reason}. "
-        f"Next step: {next_step(settings, endpoint)}.",
+        f"Next step: {next_step(settings, endpoint, failure)}.",
         service=endpoint.service,
         endpoint=endpoint.url,
+    )
+
+
+def no_answer(settings: LakehouseSettings, endpoint: Endpoint, seconds: float, setting: str) -> ServiceUnavailableError:
+    """The error for a service that accepted a connection and then did not reply within ``seconds``."""
+    return unavailable(
+        settings,
+        endpoint,
+        f"connected but no answer within {seconds:g} s ({setting})",
+        "no-answer",
     )
 
 
@@ -52,5 +97,8 @@ def probe(settings: LakehouseSettings, endpoint: Endpoint, timeout: float | None
         with socket.create_connection((endpoint.host, endpoint.port), timeout=limit):
             pass
     except OSError as exc:
-        reason = f"timed out after {limit:.1f}s" if isinstance(exc, TimeoutError) else str(exc)
-        raise unavailable(settings, endpoint, reason) from exc
+        if isinstance(exc, TimeoutError):
+            raise unavailable(
+                settings, endpoint, f"no TCP connection within {limit:g} s (connect_timeout)", "no-connection"
+            ) from None
+        raise unavailable(settings, endpoint, f"connection refused or unreachable ({exc})") from None

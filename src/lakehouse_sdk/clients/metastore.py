@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from lakehouse_sdk._deps import require
-from lakehouse_sdk.clients._connect import unavailable
+from lakehouse_sdk.clients._connect import no_answer, unavailable
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.settings import LakehouseSettings
 
@@ -88,12 +88,18 @@ class MetastoreClient:
         if thrift_log.level == logging.NOTSET:
             thrift_log.setLevel(logging.CRITICAL)
         sock = TSocket.TSocket(self.endpoint.host, self.endpoint.port)
-        sock.setTimeout(int(self.settings.connect_timeout * 1000))
+        sock.setTimeout(self.settings.connect_timeout * 1000)
         transport = TTransport.TBufferedTransport(sock)
         try:
             transport.open()
         except TTransport.TTransportException as exc:
+            timed_out = isinstance(exc.inner, TimeoutError) or "timed out" in str(exc.message)
+            if timed_out:
+                cause = f"no TCP connection within {self.settings.connect_timeout:g} s (connect_timeout)"
+                raise unavailable(self.settings, self.endpoint, cause, "no-connection") from None
             raise unavailable(self.settings, self.endpoint, exc.message or exc) from None
+        # connected: from now on each call may take up to metastore.request_timeout
+        sock.setTimeout(self.settings.metastore.request_timeout * 1000)
         self._transport = transport
         self.raw = bindings.Client(TBinaryProtocol.TBinaryProtocol(transport))
         return self
@@ -118,25 +124,41 @@ class MetastoreClient:
             self.open()
         return self.raw
 
+    def _call(self, method: str, *args: Any) -> Any:
+        """One Thrift call; a lost or silent connection becomes :class:`ServiceUnavailableError`."""
+        from thrift.transport.TTransport import TTransportException
+
+        client = self._client()
+        try:
+            return getattr(client, method)(*args)
+        except (TTransportException, OSError) as exc:
+            self.close()  # the connection is in an unknown state; the next call reconnects
+            message = str(getattr(exc, "message", "") or exc)
+            if isinstance(getattr(exc, "inner", None), TimeoutError) or "timed out" in message:
+                raise no_answer(
+                    self.settings, self.endpoint, self.settings.metastore.request_timeout, "metastore.request_timeout"
+                ) from None
+            raise unavailable(self.settings, self.endpoint, f"connection lost ({message})") from None
+
     def databases(self) -> list[str]:
         """Names of all databases."""
-        return sorted(self._client().get_all_databases())
+        return sorted(self._call("get_all_databases"))
 
     def database(self, name: str) -> DatabaseInfo:
         """One database with its location."""
-        db = self._client().get_database(name)
+        db = self._call("get_database", name)
         return DatabaseInfo(db.name, db.locationUri, db.ownerName)
 
     def tables(self, database: str) -> list[str]:
         """Names of the tables in ``database``."""
-        return sorted(self._client().get_all_tables(database))
+        return sorted(self._call("get_all_tables", database))
 
     def table(self, database: str, name: str) -> TableInfo:
         """One table with its storage location, type and parameters."""
         ttypes = require(
             "pymetastore.hive_metastore.ttypes", extra="metastore", purpose="lh.metastore()", package="pymetastore"
         )
-        result = self._client().get_table_req(ttypes.GetTableRequest(dbName=database, tblName=name))
+        result = self._call("get_table_req", ttypes.GetTableRequest(dbName=database, tblName=name))
         table = result.table
         sd = table.sd
         return TableInfo(

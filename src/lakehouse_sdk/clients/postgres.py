@@ -46,5 +46,9 @@ def postgres_connection(settings: LakehouseSettings, endpoint: Endpoint, **overr
                 f"{settings.source_of('postgres', 'password')}): {text}. Set LAKEHOUSE_POSTGRES__USER / "
                 "LAKEHOUSE_POSTGRES__PASSWORD to the stack's credentials."
             ) from None
+        if "timeout expired" in text:
+            from lakehouse_sdk.clients._connect import no_answer
+
+            raise no_answer(settings, endpoint, kwargs["connect_timeout"], "connect_timeout") from None
         raise unavailable(settings, endpoint, text) from None
     return conn

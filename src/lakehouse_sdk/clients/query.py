@@ -110,6 +110,9 @@ def run_query(
     page) into a small bounded queue, so at most a few pages of Python rows are alive at once.
     """
     pa = require("pyarrow", extra="trino", purpose="lh.query()")
+    import requests
+
+    from lakehouse_sdk.clients._connect import unavailable
     from lakehouse_sdk.clients.trino import trino_connection
 
     conn = trino_connection(settings, endpoint, catalog=catalog, schema=schema, legacy_primitive_types=True)
@@ -119,6 +122,9 @@ def run_query(
         if not batches:
             batches = [rows_to_batch([], names, types)]
         return pa.Table.from_batches(batches)
+    except requests.ConnectionError as exc:  # refused after the client's retries, or the connection dropped
+        reason = str(exc).split(": ")[-1][:200] or type(exc).__name__
+        raise unavailable(settings, endpoint, f"connection refused or lost ({reason})") from None
     finally:
         conn.close()  # type: ignore[no-untyped-call]
 

@@ -11,7 +11,7 @@ from lakehouse_sdk.settings import LakehouseSettings
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["arrow_filesystem", "s3_client", "s3_client_config", "storage_options"]
+__all__ = ["arrow_filesystem", "s3_client", "s3_client_config", "s3_time_bound", "storage_options"]
 
 
 def s3_client_config(settings: LakehouseSettings) -> dict[str, Any]:
@@ -43,7 +43,39 @@ def s3_client(settings: LakehouseSettings, endpoint: Endpoint) -> S3Client:
         verify=settings.s3.verify,
     )
     client.meta.events.register("after-call.s3", _credential_errors(settings, endpoint))
+    client.meta.events.register("after-call-error.s3", _network_errors(settings, endpoint))
     return client
+
+
+def s3_time_bound(settings: LakehouseSettings) -> float:
+    """The longest one S3 call can take on a service that never answers: every attempt, and the backoff."""
+    attempts = settings.s3.max_attempts
+    backoff = sum(min(20.0, 2.0**i) for i in range(attempts - 1))  # botocore's standard mode, at most
+    return attempts * (settings.connect_timeout + settings.s3.read_timeout) + backoff
+
+
+def _network_errors(settings: LakehouseSettings, endpoint: Endpoint) -> Any:
+    """A botocore hook: a call that timed out (after its retries) becomes a ServiceUnavailableError."""
+
+    def handler(exception: Exception | None = None, **_: Any) -> None:
+        from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+        from lakehouse_sdk.clients._connect import no_answer, unavailable
+
+        attempts = f"{settings.s3.max_attempts} attempt(s)"
+        if isinstance(exception, ReadTimeoutError):
+            raise no_answer(settings, endpoint, settings.s3.read_timeout, f"s3.read_timeout, {attempts}") from exception
+        if isinstance(exception, ConnectTimeoutError):
+            raise unavailable(
+                settings,
+                endpoint,
+                f"no TCP connection within {settings.connect_timeout:g} s (connect_timeout, {attempts})",
+                "no-connection",
+            ) from exception
+        if isinstance(exception, EndpointConnectionError):
+            raise unavailable(settings, endpoint, f"connection refused or unreachable ({attempts})") from exception
+
+    return handler
 
 
 _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from lakehouse_sdk._deps import require
@@ -12,7 +13,7 @@ from lakehouse_sdk.settings import LakehouseSettings
 if TYPE_CHECKING:
     from trino.dbapi import Connection
 
-__all__ = ["sqlalchemy_connect_args", "sqlalchemy_url", "trino_connect_kwargs", "trino_connection"]
+__all__ = ["bounded_session", "sqlalchemy_connect_args", "sqlalchemy_url", "trino_connect_kwargs", "trino_connection"]
 
 
 def _auth(settings: LakehouseSettings, endpoint: Endpoint) -> Any:
@@ -45,14 +46,55 @@ def trino_connect_kwargs(
         "schema": schema or settings.trino.schema_,
         "http_scheme": "https" if endpoint.scheme == "https" else "http",
         "verify": settings.trino.verify,
-        "request_timeout": settings.trino.request_timeout,
+        "request_timeout": (settings.connect_timeout, settings.trino.request_timeout),
         "source": "lakehouse-sdk",
         "max_attempts": 3,
+        "http_session": bounded_session(settings, endpoint),
     }
     auth = _auth(settings, endpoint)
     if auth is not None:
         kwargs["auth"] = auth
     return kwargs
+
+
+def bounded_session(settings: LakehouseSettings, endpoint: Endpoint, request_timeout: float | None = None) -> Any:
+    """A ``requests`` session for the trino client whose timeouts raise :class:`ServiceUnavailableError`.
+
+    The trino client retries timeouts with a growing backoff; a service that accepts connections and never
+    answers would then hold a caller for minutes. With this session a request that gets no answer within
+    ``trino.request_timeout`` ends the call at once, naming the service, and refused connections are still
+    retried (a coordinator that restarts).
+    """
+    requests = require("requests", extra="trino", purpose="lh.trino()")
+    session = _session_class(requests)(settings, endpoint, request_timeout or settings.trino.request_timeout)
+    session.verify = settings.trino.verify
+    return session
+
+
+@cache
+def _session_class(requests: Any) -> Any:
+    from lakehouse_sdk.clients._connect import no_answer, unavailable
+
+    class BoundedSession(requests.Session):  # type: ignore[misc]
+        def __init__(self, settings: LakehouseSettings, endpoint: Endpoint, read: float) -> None:
+            super().__init__()
+            self._lakehouse = (settings, endpoint, read)
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            settings, endpoint, read = self._lakehouse
+            try:
+                return super().request(*args, **kwargs)
+            except requests.ConnectTimeout:
+                raise unavailable(
+                    settings,
+                    endpoint,
+                    f"no TCP connection within {settings.connect_timeout:g} s (connect_timeout)",
+                    "no-connection",
+                ) from None
+            except requests.Timeout:
+                raise no_answer(settings, endpoint, read, "trino.request_timeout") from None
+
+    return BoundedSession
 
 
 def trino_connection(
@@ -88,6 +130,7 @@ def sqlalchemy_connect_args(settings: LakehouseSettings, endpoint: Endpoint) -> 
         "http_scheme": "https" if endpoint.scheme == "https" else "http",
         "verify": settings.trino.verify,
         "source": "lakehouse-sdk",
+        "request_timeout": (settings.connect_timeout, settings.trino.request_timeout),
     }
     auth = _auth(settings, endpoint)
     if auth is not None:

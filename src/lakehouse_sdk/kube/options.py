@@ -11,8 +11,9 @@ import argparse
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from lakehouse_sdk._checks import check_no_control
 from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.stack.versions import VERSIONS
 
@@ -144,6 +145,31 @@ class ProvisionOptions(_Model):
             if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket):
                 raise ValueError(f"{bucket!r} is not a valid S3 bucket name")
         return value
+
+    @field_validator("region", "warehouse_bucket", "postgres_user", "postgres_database", "trino_heap")
+    @classmethod
+    def _stack_values(cls, value: str, info: ValidationInfo) -> str:
+        # the same rules as the settings these options mirror: they end up in config files and SQL
+        from lakehouse_sdk.settings import LocalSettings, PostgresSettings, S3Settings
+
+        sections: dict[str, tuple[type[BaseModel], str]] = {
+            "region": (S3Settings, "region"),
+            "warehouse_bucket": (S3Settings, "warehouse_bucket"),
+            "postgres_user": (PostgresSettings, "user"),
+            "postgres_database": (PostgresSettings, "database"),
+            "trino_heap": (LocalSettings, "trino_heap"),
+        }
+        section, name = sections[str(info.field_name)]
+        try:
+            section.model_validate({name: value})
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        return value
+
+    @field_validator("storage_class", "field_manager")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return None if value is None else check_no_control(value)
 
     @field_validator("object_store_size", "postgres_size")
     @classmethod

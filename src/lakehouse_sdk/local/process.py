@@ -149,6 +149,10 @@ class ProcessHandle:
             proc.poll()
 
     def tail(self, lines: int = 50) -> str:
+        if lines < 0:
+            raise ValueError(f"lines must be 0 or more, not {lines}")
+        if lines == 0:
+            return ""
         try:
             with self.log_file.open("rb") as fh:
                 fh.seek(0, os.SEEK_END)

@@ -425,8 +425,11 @@ class Postgres(LocalService):
         ]
         if not (bin_dir / "psql").is_file():
             base[0] = shutil.which("psql") or "psql"
+        # psql quotes the name itself (:'db' as a literal, :"db" as an identifier); it is never formatted into SQL
+        base += ["-v", f"db={s.postgres.database}"]
         check = subprocess.run(
-            [*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{s.postgres.database}'"],
+            base,
+            input="SELECT 1 FROM pg_database WHERE datname = :'db';\n",
             capture_output=True,
             text=True,
             env=env,
@@ -436,7 +439,8 @@ class Postgres(LocalService):
             raise StackError(f"psql could not connect to the new PostgreSQL: {check.stderr.strip()[-500:]}")
         if check.stdout.strip() != "1":
             created = subprocess.run(
-                [*base, "-c", f'CREATE DATABASE "{s.postgres.database}"'],
+                base,
+                input='CREATE DATABASE :"db";\n',
                 capture_output=True,
                 text=True,
                 env=env,

@@ -10,6 +10,7 @@ the process and the manifests fill from Secrets.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -59,6 +60,9 @@ class StackContext:
     @property
     def jdbc_url(self) -> str:
         return f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}/{self.postgres_database}"
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _trino_env(name: str) -> str:
@@ -162,10 +166,14 @@ def trino_node_properties(ctx: StackContext) -> dict[str, str]:
 
 
 def trino_jvm_config(ctx: StackContext) -> str:
+    """``jvm.config``: one JVM option per line, so an option may hold no whitespace at all."""
+    heap = f"-Xmx{ctx.trino_heap}"
+    if not re.fullmatch(r"-Xmx[1-9][0-9]*[kKmMgGtT]?", heap):
+        raise ValueError(f"trino heap {ctx.trino_heap!r} is not a JVM memory size such as 2G")
     return "\n".join(
         [
             "-server",
-            f"-Xmx{ctx.trino_heap}",
+            heap,
             "-XX:InitialRAMPercentage=5",
             "-XX:+UseG1GC",
             "-XX:G1HeapRegionSize=4M",
@@ -179,13 +187,44 @@ def trino_jvm_config(ctx: StackContext) -> str:
     )
 
 
+def _escape_properties(text: str, *, key: bool) -> str:
+    out = []
+    for i, char in enumerate(text):
+        code = ord(char)
+        if char == "\\":
+            out.append("\\\\")
+        elif char in _PROPERTIES_ESCAPES:
+            out.append(_PROPERTIES_ESCAPES[char])
+        elif code < 0x20 or code > 0x7E:
+            # Properties.load reads ISO-8859-1: everything else as \uXXXX (surrogate pairs for the rest)
+            out.extend(f"\\u{unit:04x}" for unit in _utf16_units(char))
+        elif (key and char in " =:#!") or (char == " " and i == 0) or (i == 0 and char in "#!"):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_PROPERTIES_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}
+
+
+def _utf16_units(char: str) -> list[int]:
+    data = char.encode("utf-16-be")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
 def to_properties(props: dict[str, str]) -> str:
-    """Java ``.properties`` text."""
-    return "".join(f"{key}={value}\n" for key, value in props.items())
+    """Java ``.properties`` text, escaped so that every key and value reads back exactly (``Properties.load``)."""
+    return "".join(
+        f"{_escape_properties(key, key=True)}={_escape_properties(value, key=False)}\n" for key, value in props.items()
+    )
 
 
 def to_hadoop_xml(props: dict[str, str]) -> str:
     """Hadoop ``*-site.xml`` text."""
+    for key, value in props.items():
+        if _XML_INVALID.search(key + value):
+            raise ValueError(f"the value of {key} holds a character that XML 1.0 cannot carry")
     body = "".join(
         f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>\n" for k, v in props.items()
     )
