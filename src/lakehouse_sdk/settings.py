@@ -345,6 +345,7 @@ class KubeSettings(_Section):
     credentials_from_secret: bool = Field(
         False, description="read the provisioned stack's credentials from its Secret (needs cluster access)"
     )
+    request_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for one Kubernetes API call")
 
 
 class LakehouseSettings(BaseSettings):

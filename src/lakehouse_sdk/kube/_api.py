@@ -43,9 +43,10 @@ class KubeAPI:
         where: how the cluster was chosen (kubeconfig path and context), for messages.
     """
 
-    def __init__(self, api_client: Any, *, where: str) -> None:
+    def __init__(self, api_client: Any, *, where: str, timeout: tuple[float, float] = (5.0, 30.0)) -> None:
         self.client = api_client
         self.where = where
+        self.timeout = timeout  # (connect, read) seconds for every call: a silent API server ends it
         from kubernetes.client.exceptions import ApiException
 
         self.ApiException: type[Exception] = ApiException
@@ -77,6 +78,7 @@ class KubeAPI:
             auth_settings=["BearerToken"],
             _preload_content=False,
             _return_http_data_only=True,
+            _request_timeout=self.timeout,
         )
         data = response.data
         if not data:
@@ -182,6 +184,7 @@ def connect(settings: LakehouseSettings) -> KubeAPI:
     from kubernetes import client, config
 
     kube = settings.kube
+    bounds = (settings.connect_timeout, kube.request_timeout)
     path = kube.kubeconfig.expanduser() if kube.kubeconfig else Path.home() / ".kube" / "config"
     source = settings.source_of("kube", "kubeconfig") if kube.kubeconfig else "default location"
     context = kube.context
@@ -193,7 +196,7 @@ def connect(settings: LakehouseSettings) -> KubeAPI:
                 f"cannot load kubeconfig {path} (from {source}), context {context or '(current)'}: {exc}. "
                 "Check the file, or set LAKEHOUSE_KUBE__KUBECONFIG / LAKEHOUSE_KUBE__CONTEXT."
             ) from exc
-        return KubeAPI(api_client, where=f"kubeconfig {path}, context {context or '(current)'}")
+        return KubeAPI(api_client, where=f"kubeconfig {path}, context {context or '(current)'}", timeout=bounds)
     token = settings.serviceaccount_dir / "token"
     if kube.kubeconfig is None and token.is_file():
         configuration = client.Configuration()
@@ -201,7 +204,7 @@ def connect(settings: LakehouseSettings) -> KubeAPI:
             config.load_incluster_config(client_configuration=configuration)
         except config.ConfigException as exc:
             raise ProvisionError(f"in-cluster configuration failed: {exc}. Set LAKEHOUSE_KUBE__KUBECONFIG.") from exc
-        return KubeAPI(client.ApiClient(configuration), where="in-cluster service account")
+        return KubeAPI(client.ApiClient(configuration), where="in-cluster service account", timeout=bounds)
     raise ProvisionError(
         f"no kubeconfig at {path} (from {source}) and no service-account token at {token}. "
         "Point KUBECONFIG or LAKEHOUSE_KUBE__KUBECONFIG at a kubeconfig file."
