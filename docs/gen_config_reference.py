@@ -44,6 +44,8 @@ def type_name(annotation: Any) -> str:
     """A short, readable name for a field's type."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:  # a checked type (Region, Bucket...): its base type
+        return type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(str(a) for a in args)
     if origin in (typing.Union, types.UnionType):

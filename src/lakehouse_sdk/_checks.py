@@ -9,13 +9,21 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from typing import Annotated
 from urllib.parse import SplitResult, urlsplit
 
+from pydantic import AfterValidator
+
 __all__ = [
+    "Bucket",
+    "CatalogName",
+    "Host",
+    "Identifier",
+    "Memory",
+    "Namespace",
+    "Region",
     "check_host",
-    "check_identifier",
     "check_no_control",
-    "control_character",
     "mask_url",
     "parse_url",
 ]
@@ -57,13 +65,34 @@ def check_host(value: str) -> str:
     return value
 
 
-def check_identifier(value: str, what: str = "identifier") -> str:
-    """Letters, digits, '_' and '-', starting with a letter or '_', at most 63 characters."""
-    if not _IDENTIFIER.match(value):
-        raise ValueError(
-            f"is not a valid {what}: use letters, digits, '_' and '-', starting with a letter or '_' (max 63)"
-        )
-    return value
+def _matching(pattern: str, what: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+# Types of settings whose values end up in configuration files, command lines, SQL and URLs.
+Identifier = Annotated[
+    str, _matching(_IDENTIFIER.pattern, "a name: letters, digits, '_' and '-', starting with a letter or '_' (max 63)")
+]
+Region = Annotated[str, _matching(r"^[a-z0-9][a-z0-9-]{0,62}$", "a region name (lower-case letters, digits and '-')")]
+Bucket = Annotated[
+    str,
+    _matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "an S3 bucket name (3-63 of a-z, 0-9, '.', '-')"),
+]
+Memory = Annotated[str, _matching(r"^[1-9][0-9]{0,8}[kKmMgGtT]?$", "a JVM memory size such as 512m or 2G")]
+Namespace = Annotated[
+    str, _matching(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "a Kubernetes namespace (lower-case letters, digits, '-')")
+]
+CatalogName = Annotated[
+    str, _matching(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", "a catalog name (letters, digits, '_'; not starting with a digit)")
+]
+Host = Annotated[str, AfterValidator(check_host)]
 
 
 def parse_url(url: str, schemes: tuple[str, ...]) -> SplitResult:

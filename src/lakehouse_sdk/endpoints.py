@@ -17,7 +17,8 @@ from lakehouse_sdk.stack.services import SERVICES, ServiceSpec
 
 __all__ = ["Endpoint", "forwarded_endpoint", "resolve_endpoint", "resolve_endpoints", "resolve_mode"]
 
-_DEFAULT_PORTS = {"http": 80, "https": 443, "thrift": 9083, "postgresql": 5432, "spark": 7077}
+# A URL without a port: the scheme's own port, or the stack's port for its service's scheme.
+_DEFAULT_PORTS = {"http": 80, "https": 443, **{s.scheme: s.port for s in SERVICES.values() if s.scheme != "http"}}
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-if TYPE_CHECKING:
-    from lakehouse_sdk.lakehouse import Lakehouse
+from lakehouse_sdk.endpoints import Endpoint
+from lakehouse_sdk.settings import LakehouseSettings
 
 __all__ = ["export_lines", "tool_environment"]
 
 
-def tool_environment(lh: Lakehouse, *, secrets: bool = True) -> dict[str, str]:
-    """The variables; with ``secrets=False`` the secret ones are left out."""
-    s = lh.settings
-    s3, pg, trino = lh.endpoint("minio"), lh.endpoint("postgres"), lh.endpoint("trino")
-    hms, master = lh.endpoint("hive-metastore"), lh.endpoint("spark-master")
+def tool_environment(
+    settings: LakehouseSettings, endpoint: Callable[[str], Endpoint], *, secrets: bool = True
+) -> dict[str, str]:
+    """The variables; with ``secrets=False`` the secret ones are left out. ``endpoint`` resolves a key."""
+    s = settings
+    s3, pg, trino = endpoint("minio"), endpoint("postgres"), endpoint("trino")
+    hms, master = endpoint("hive-metastore"), endpoint("spark-master")
     cat = s.iceberg.catalog_name.upper()
     env = {
         # aws CLI and every AWS SDK (path-style is implied by a custom endpoint for SeaweedFS and MinIO)
@@ -45,13 +47,13 @@ def tool_environment(lh: Lakehouse, *, secrets: bool = True) -> dict[str, str]:
         "HIVE_METASTORE_URIS": f"thrift://{hms.address}",
     }
     if not secrets:
-        env = {k: v for k, v in env.items() if k not in _secret_paths(lh)}
+        env = {k: v for k, v in env.items() if k not in _secret_paths(settings)}
     return env
 
 
-def _secret_paths(lh: Lakehouse) -> dict[str, str]:
+def _secret_paths(settings: LakehouseSettings) -> dict[str, str]:
     """Secret variables and the setting each comes from."""
-    cat = lh.settings.iceberg.catalog_name.upper()
+    cat = settings.iceberg.catalog_name.upper()
     return {
         "AWS_SECRET_ACCESS_KEY": "s3.secret_key",
         "PGPASSWORD": "postgres.password",
@@ -59,10 +61,12 @@ def _secret_paths(lh: Lakehouse) -> dict[str, str]:
     }
 
 
-def export_lines(lh: Lakehouse, *, show_secrets: bool = False) -> str:
+def export_lines(
+    settings: LakehouseSettings, endpoint: Callable[[str], Endpoint], *, show_secrets: bool = False
+) -> str:
     """``export`` lines for a shell. Secrets are fetched at eval time unless ``show_secrets``."""
-    env = tool_environment(lh, secrets=True)
-    secret_paths = _secret_paths(lh)
+    env = tool_environment(settings, endpoint, secrets=True)
+    secret_paths = _secret_paths(settings)
     lines = []
     for name, value in env.items():
         if name in secret_paths and not show_secrets:

@@ -8,23 +8,19 @@ makes the report hang.
 from __future__ import annotations
 
 import html
-import json
 import re
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lakehouse_sdk import _protocol
 from lakehouse_sdk.clients._connect import Failure, next_step, probe
+from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.errors import ConfigurationError, LakehouseError, ServiceUnavailableError, redact
-
-if TYPE_CHECKING:
-    from lakehouse_sdk.endpoints import Endpoint
-    from lakehouse_sdk.lakehouse import Lakehouse
-    from lakehouse_sdk.settings import LakehouseSettings
+from lakehouse_sdk.settings import LakehouseSettings
+from lakehouse_sdk.stack import probes as probes
 
 __all__ = ["CheckResult", "HealthReport", "check_all"]
 
@@ -104,12 +100,15 @@ class HealthReport:
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+@dataclass(frozen=True)
+class _Site:
+    """What a check needs: the settings and the endpoint of a service."""
+
+    settings: LakehouseSettings
+    endpoint: Callable[[str], Endpoint]
+
+
 _COLOURS = {"healthy": "green", "partial": "darkorange"}
-
-
-def _http_json(url: str, timeout: float) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.loads(response.read().decode())
 
 
 def _http_text(url: str, timeout: float) -> str:
@@ -125,9 +124,9 @@ class _PartialCheck(Exception):  # noqa: N818 - a result, not an error
         self.detail = f"{detail}; install lakehouse-sdk[{extra}] for the full check"
 
 
-def _bounded(lh: Lakehouse, timeout: float) -> LakehouseSettings:
+def _bounded(site: _Site, timeout: float) -> LakehouseSettings:
     """Settings whose every timeout is ``timeout`` and that make one attempt: a check never outlives it."""
-    s = lh.settings
+    s = site.settings
     return s.model_copy(
         update={
             "connect_timeout": timeout,
@@ -147,47 +146,47 @@ def _installed(module: str) -> bool:
         return False
 
 
-def _check_minio(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
-    endpoint = lh.endpoint("minio")
+def _check_minio(site: _Site, timeout: float) -> tuple[str, str | None]:
+    endpoint = site.endpoint("minio")
     if not _installed("boto3"):
-        raise _PartialCheck(_protocol.s3_answers(endpoint.url, timeout), "s3")
+        raise _PartialCheck(probes.s3_answers(endpoint.url, timeout), "s3")
     from lakehouse_sdk.clients.s3 import s3_client
 
-    client = s3_client(_bounded(lh, timeout), endpoint)
+    client = s3_client(_bounded(site, timeout), endpoint)
     buckets = [b["Name"] for b in client.list_buckets().get("Buckets", [])]
-    missing = [b for b in lh.settings.s3.buckets if b not in buckets]
+    missing = [b for b in site.settings.s3.buckets if b not in buckets]
     if missing:
         raise LakehouseError(f"bucket(s) {', '.join(missing)} missing; run `lakehouse up --local` to create them")
     return f"{len(buckets)} bucket(s): {', '.join(buckets[:5])}", None
 
 
-def _check_console(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
-    endpoint = lh.endpoint("minio-console")
+def _check_console(site: _Site, timeout: float) -> tuple[str, str | None]:
+    endpoint = site.endpoint("minio-console")
     with urllib.request.urlopen(endpoint.url + "/", timeout=timeout) as response:
         return f"HTTP {response.status}", None
 
 
-def _check_postgres(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
-    endpoint = lh.endpoint("postgres")
+def _check_postgres(site: _Site, timeout: float) -> tuple[str, str | None]:
+    endpoint = site.endpoint("postgres")
     if not _installed("psycopg"):
-        raise _PartialCheck(_protocol.postgres_answers(endpoint.host, endpoint.port, timeout), "postgres")
+        raise _PartialCheck(probes.postgres_answers(endpoint.host, endpoint.port, timeout), "postgres")
     from lakehouse_sdk.clients.postgres import postgres_connection
 
-    with postgres_connection(_bounded(lh, timeout), endpoint) as conn:
+    with postgres_connection(_bounded(site, timeout), endpoint) as conn:
         row = conn.execute("SELECT 1, current_setting('server_version')").fetchone()
         if row is None or row[0] != 1:
             raise LakehouseError(f"SELECT 1 returned {row!r}")
         return "SELECT 1 ok", str(row[1])
 
 
-def _check_metastore(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
-    endpoint = lh.endpoint("hive-metastore")
+def _check_metastore(site: _Site, timeout: float) -> tuple[str, str | None]:
+    endpoint = site.endpoint("hive-metastore")
     if not (_installed("thrift") and _installed("pymetastore")):
-        count = _protocol.metastore_databases(endpoint.host, endpoint.port, timeout)
+        count = probes.metastore_databases(endpoint.host, endpoint.port, timeout)
         raise _PartialCheck(f"get_all_databases answered ({count} database(s))", "metastore")
     from lakehouse_sdk.clients.metastore import MetastoreClient
 
-    with MetastoreClient(_bounded(lh, timeout), endpoint) as hms:
+    with MetastoreClient(_bounded(site, timeout), endpoint) as hms:
         databases = hms.databases()
     return f"{len(databases)} database(s)", None
 
@@ -197,10 +196,10 @@ def _spark_version(page: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _check_spark_master(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
-    ui = lh.endpoint("spark-master-ui")
-    probe(lh.settings, lh.endpoint("spark-master"), timeout)
-    status = _http_json(ui.url + "/json/", timeout)
+def _check_spark_master(site: _Site, timeout: float) -> tuple[str, str | None]:
+    ui = site.endpoint("spark-master-ui")
+    probe(site.settings, site.endpoint("spark-master"), timeout)
+    status = probes.http_json(ui.url + "/json/", timeout)
     alive = int(status.get("aliveworkers", 0))
     if status.get("status") != "ALIVE" or alive < 1:
         raise LakehouseError(f"master status {status.get('status')}, {alive} alive worker(s); a worker is needed")
@@ -208,15 +207,15 @@ def _check_spark_master(lh: Lakehouse, timeout: float) -> tuple[str, str | None]
     return f"ALIVE, {alive} worker(s), {status.get('cores', '?')} cores", version
 
 
-def _check_spark_worker(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
-    ui = lh.endpoint("spark-worker-ui")
-    status = _http_json(ui.url + "/json/", timeout)
+def _check_spark_worker(site: _Site, timeout: float) -> tuple[str, str | None]:
+    ui = site.endpoint("spark-worker-ui")
+    status = probes.http_json(ui.url + "/json/", timeout)
     return f"{status.get('cores', '?')} cores, master {status.get('masterurl', '?')}", None
 
 
-def _check_trino(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
-    endpoint = lh.endpoint("trino")
-    info = _http_json(endpoint.url + "/v1/info", timeout)
+def _check_trino(site: _Site, timeout: float) -> tuple[str, str | None]:
+    endpoint = site.endpoint("trino")
+    info = probes.http_json(endpoint.url + "/v1/info", timeout)
     if info.get("starting", True):
         raise LakehouseError("Trino reports starting=true; wait for it to finish starting")
     version = str(info.get("nodeVersion", {}).get("version", "")) or None
@@ -224,7 +223,7 @@ def _check_trino(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
         raise _PartialCheck(f"/v1/info answered, version {version}", "trino")
     from lakehouse_sdk.clients.trino import trino_connection
 
-    conn = trino_connection(_bounded(lh, timeout), endpoint, max_attempts=1)
+    conn = trino_connection(_bounded(site, timeout), endpoint, max_attempts=1)
     try:
         cur = conn.cursor()
         cur.execute("SELECT 1")
@@ -236,7 +235,7 @@ def _check_trino(lh: Lakehouse, timeout: float) -> tuple[str, str | None]:
     return "SELECT 1 ok", version
 
 
-CHECKS: dict[str, Callable[[Lakehouse, float], tuple[str, str | None]]] = {
+CHECKS: dict[str, Callable[[_Site, float], tuple[str, str | None]]] = {
     "minio": _check_minio,
     "minio-console": _check_console,
     "postgres": _check_postgres,
@@ -260,12 +259,12 @@ def _failure(exc: BaseException) -> Failure:
     return "refused"
 
 
-def _run_one(lh: Lakehouse, service: str, timeout: float) -> CheckResult:
-    endpoint = lh.endpoint(service)
+def _run_one(site: _Site, service: str, timeout: float) -> CheckResult:
+    endpoint = site.endpoint(service)
     start = time.perf_counter()
     status, hint, version = "healthy", "", None
     try:
-        detail, version = CHECKS[service](lh, timeout)
+        detail, version = CHECKS[service](site, timeout)
     except _PartialCheck as partial:
         status, detail = "partial", partial.detail
     except Exception as exc:
@@ -273,7 +272,7 @@ def _run_one(lh: Lakehouse, service: str, timeout: float) -> CheckResult:
         detail = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]
         if isinstance(exc, ServiceUnavailableError):
             detail = redact(str(exc).split(". The endpoint came from")[0])[:300]
-        hint = next_step(lh.settings, endpoint, _failure(exc))
+        hint = next_step(site.settings, endpoint, _failure(exc))
     elapsed = (time.perf_counter() - start) * 1000
     return CheckResult(service, endpoint.url, status != "UNHEALTHY", elapsed, detail, hint, version, status)
 
@@ -304,28 +303,37 @@ def _client_checks(results: list[CheckResult]) -> list[CheckResult]:
     return out
 
 
-def check_all(lh: Lakehouse, *, timeout: float | None = None, services: list[str] | None = None) -> HealthReport:
+def check_all(
+    settings: LakehouseSettings,
+    endpoint: Callable[[str], Endpoint],
+    *,
+    timeout: float | None = None,
+    services: list[str] | None = None,
+) -> HealthReport:
     """Run every check in parallel; each is bounded by ``timeout`` (default: the connect timeout, min 5s).
+
+    ``endpoint`` resolves an endpoint key (``Lakehouse.endpoint``; in port-forward mode it opens the forward).
 
     The checks run on daemon threads: a service that never answers cannot keep the process alive after
     this returns (which it does within ``timeout`` + 2 s).
     """
-    limit = timeout if timeout is not None else max(5.0, lh.settings.connect_timeout)
+    site = _Site(settings, endpoint)
+    limit = timeout if timeout is not None else max(5.0, settings.connect_timeout)
     if limit <= 0:
         raise ConfigurationError(f"health check timeout must be positive, not {limit:g} s")
     endpoints: dict[str, Endpoint] = {}
     for name in services or list(CHECKS):
         try:
-            endpoints[name] = lh.endpoint(name)  # port-forwards open here, not in the threads
+            endpoints[name] = site.endpoint(name)  # port-forwards open here, not in the threads
         except ConfigurationError:
-            if services or lh.settings.mode != "explicit":
+            if services or site.settings.mode != "explicit":
                 raise  # explicit mode checks the services it has URLs for; anything else is an error
     names = list(endpoints)
     results: dict[str, CheckResult] = {}
     done = threading.Condition()
 
     def run(name: str) -> None:
-        result = _run_one(lh, name, limit)
+        result = _run_one(site, name, limit)
         with done:
             results[name] = result
             done.notify_all()
@@ -342,15 +350,15 @@ def check_all(lh: Lakehouse, *, timeout: float | None = None, services: list[str
         if name in finished:
             ordered.append(finished[name])
             continue
-        endpoint = endpoints[name]
+        target = endpoints[name]
         ordered.append(
             CheckResult(
                 name,
-                endpoint.url,
+                target.url,
                 False,
                 limit * 1000,
                 f"no answer within {limit:g} s",
-                next_step(lh.settings, endpoint, "no-answer"),
+                next_step(site.settings, target, "no-answer"),
                 None,
                 "UNHEALTHY",
             )

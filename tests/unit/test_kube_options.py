@@ -7,13 +7,14 @@ import argparse
 import pytest
 
 from lakehouse_sdk.errors import ConfigurationError
-from lakehouse_sdk.kube.options import ProvisionOptions, add_cli_arguments
+from lakehouse_sdk.cli.kube_args import add_cli_arguments, options_from_args
+from lakehouse_sdk.kube.options import ProvisionOptions
 
 
 def _parse(*argv: str) -> ProvisionOptions:
     parser = argparse.ArgumentParser()
     add_cli_arguments(parser)
-    return ProvisionOptions.from_cli(parser.parse_args(list(argv)))
+    return options_from_args(parser.parse_args(list(argv)))
 
 
 def test_defaults_match_the_reference_architecture() -> None:
@@ -76,7 +77,7 @@ def test_no_flags_leave_namespace_unset_for_settings() -> None:
         ({"spark_workers": -1}, "option spark_workers"),
         ({"resources": {"trinoo": {"cpu": "1"}}}, "unknown component(s) trinoo"),
         ({"resources": {"trino": {"cpu": "lots"}}}, "not a Kubernetes quantity"),
-        ({"buckets": ("Bad Bucket",)}, "not a valid S3 bucket name"),
+        ({"buckets": ("Bad Bucket",)}, "is not an S3 bucket name"),
         ({"object_store": "ceph"}, "option object_store"),
     ],
 )

@@ -78,8 +78,8 @@ def test_status_of_a_stack_that_never_ran(tmp_path: Path) -> None:
     assert [s.service for s in statuses] == [
         "object-store",
         "postgres",
-        "spark-master",
         "hive-metastore",
+        "spark-master",
         "spark-worker",
         "trino",
     ]

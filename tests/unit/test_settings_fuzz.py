@@ -107,7 +107,7 @@ def _expected_files(ctx: stack_config.StackContext) -> dict[str, dict[str, str]]
         "config.properties": stack_config.trino_config_properties(ctx),
         "node.properties": stack_config.trino_node_properties(ctx),
         "metastore-site.xml": stack_config.metastore_site(ctx),
-        "core-site.xml": stack_config.hadoop_s3a_properties(ctx),
+        "core-site.xml": stack_config.core_site(ctx),
     }
 
 

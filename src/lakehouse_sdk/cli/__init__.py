@@ -161,7 +161,8 @@ def cmd_endpoints(args: argparse.Namespace) -> int:
 def cmd_env(args: argparse.Namespace) -> int:
     from lakehouse_sdk.envvars import export_lines
 
-    print(export_lines(_lakehouse(args), show_secrets=args.show_secrets))
+    lh = _lakehouse(args)
+    print(export_lines(lh.settings, lh.endpoint, show_secrets=args.show_secrets))
     return 0
 
 
@@ -204,9 +205,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _provision_options(args: argparse.Namespace) -> Any:
-    from lakehouse_sdk.kube.options import ProvisionOptions
+    from lakehouse_sdk.cli.kube_args import options_from_args
 
-    return ProvisionOptions.from_cli(args)
+    return options_from_args(args).for_settings(_lakehouse(args).settings)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -246,7 +247,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 
 def _add_provision_args(p: argparse.ArgumentParser) -> None:
     try:
-        from lakehouse_sdk.kube.options import add_cli_arguments
+        from lakehouse_sdk.cli.kube_args import add_cli_arguments
     except ImportError:  # pragma: no cover - the kube package is part of the wheel
         return
     add_cli_arguments(p)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse_sdk._deps import require
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.settings import LakehouseSettings
+from lakehouse_sdk.stack.config import hadoop_s3a_properties
 from lakehouse_sdk.stack.versions import spark_jar_artifacts
 
 if TYPE_CHECKING:
@@ -53,21 +54,20 @@ def spark_conf(
         "spark.executor.memory": cfg.executor_memory,
         "spark.executor.cores": str(cfg.executor_cores),
         "spark.cores.max": str(cfg.cores_max),
-        # S3A on the stack's object store
-        "spark.hadoop.fs.s3a.endpoint": s3.url,
-        "spark.hadoop.fs.s3a.endpoint.region": settings.s3.region,
-        "spark.hadoop.fs.s3a.path.style.access": "true",
-        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(s3.scheme == "https").lower(),
-        "spark.hadoop.fs.s3a.access.key": settings.s3.access_key.get_secret_value(),
-        "spark.hadoop.fs.s3a.secret.key": settings.s3.secret_key.get_secret_value(),
-        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        # S3A on the stack's object store: the servers' properties, with the credentials themselves
+        **{
+            f"spark.hadoop.{key}": value
+            for key, value in hadoop_s3a_properties(
+                s3.url,
+                settings.s3.region,
+                access_key=settings.s3.access_key.get_secret_value(),
+                secret_key=settings.s3.secret_key.get_secret_value(),
+            ).items()
+        },
         "spark.hadoop.fs.s3a.connection.timeout": str(int(settings.s3.read_timeout * 1000)),
         # Hadoop 3.4 raises anything below 15 s to 15 s, with a warning on every session
         "spark.hadoop.fs.s3a.connection.establish.timeout": str(max(15000, int(settings.connect_timeout * 1000))),
         "spark.hadoop.fs.s3a.attempts.maximum": str(settings.s3.max_attempts),
-        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-        # Trino writes s3:// locations into the metastore; read them with S3A too
-        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         # Hive tables through the metastore
         "spark.sql.catalogImplementation": "hive",
         "spark.hadoop.hive.metastore.uris": f"thrift://{metastore.address}",

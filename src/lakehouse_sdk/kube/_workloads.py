@@ -13,7 +13,9 @@ from typing import Any
 
 from lakehouse_sdk.kube.credentials import SECRET_KEYS, SECRET_NAME
 from lakehouse_sdk.kube.options import ProvisionOptions
+from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec, Readiness
 from lakehouse_sdk.stack.config import SECRET_ENV
+from lakehouse_sdk.stack.services import SERVICES
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS
 
 Obj = dict[str, Any]
@@ -44,8 +46,10 @@ S3_ENV = ("s3_access_key", "s3_secret_key")
 ALL_SECRET_ENV = ("s3_access_key", "s3_secret_key", "postgres_password")
 
 
-def wait_for(image: str, *targets: tuple[str, int]) -> Obj:
-    """An init container that waits until every ``host:port`` accepts TCP connections (bash ``/dev/tcp``)."""
+def wait_for(image: str, spec: ComponentSpec) -> Obj:
+    """An init container that waits until the primary port of every dependency of ``spec`` accepts TCP."""
+    targets = [(SERVICES[COMPONENTS[d].primary.endpoint or ""].dns_name, COMPONENTS[d].primary.container)
+               for d in spec.depends_on]  # fmt: skip
     checks = " && ".join(f"(echo > /dev/tcp/{host}/{port}) 2>/dev/null" for host, port in targets)
     names = ", ".join(f"{h}:{p}" for h, p in targets)
     script = f'until {checks}; do echo "waiting for {names}"; sleep 2; done'
@@ -55,6 +59,27 @@ def wait_for(image: str, *targets: tuple[str, int]) -> Obj:
         "command": ["bash", "-c", script],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
     }
+
+
+def container_ports(spec: ComponentSpec) -> list[Obj]:
+    """The container ports of a component."""
+    return [{"name": p.name, "containerPort": p.container} for p in spec.ports]
+
+
+def probe(spec: ComponentSpec, *, delay: int = 0, period: int = 10, failures: int = 3, path: str | None = None) -> Obj:
+    """A probe from the spec's :class:`Readiness` (HTTP GET, TCP connect, or a command)."""
+    ready: Readiness = spec.readiness or Readiness("tcp", spec.primary.name)
+    port = spec.port(ready.port).container
+    if ready.kind == "http":
+        return http_probe(path or ready.path, port, delay=delay, period=period, failures=failures)
+    if ready.kind == "tcp":
+        return tcp_probe(port, delay=delay, period=period, failures=failures)
+    raise ValueError(f"{spec.name}: a command probe is built by its workload")
+
+
+def startup_probe(spec: ComponentSpec) -> Obj:
+    """The startupProbe of a slow starter (``Readiness.startup_failures`` attempts, every 5 s)."""
+    return probe(spec, period=5, failures=spec.readiness.startup_failures or 60 if spec.readiness else 60)
 
 
 def http_probe(path: str, port: int, *, delay: int = 0, period: int = 10, failures: int = 3) -> Obj:
@@ -91,21 +116,23 @@ def pod_spec(containers: list[Obj], *, volumes: list[Obj] | None = None, init: l
 
 
 def object_store_container(options: ProvisionOptions) -> Obj:
-    """SeaweedFS (``weed mini``) or MinIO, S3 API on 9000 and web console on 9001, data in ``/data``."""
-    res = options.resources["object-store"].to_k8s()
-    ports = [{"name": "s3", "containerPort": 9000}, {"name": "console", "containerPort": 9001}]
-    mount = [{"name": "data", "mountPath": "/data"}]
+    """SeaweedFS (``weed mini``) or MinIO, on the ports and data directory of the ``object-store`` spec."""
+    spec = COMPONENTS["object-store"]
+    res = options.resources[spec.name].to_k8s()
+    ports = container_ports(spec)
+    s3, console = spec.port("s3").container, spec.port("console").container
+    mount = [{"name": "data", "mountPath": spec.data_dirs[0]}]
     if options.object_store == "minio":
         return {
             "name": "minio",
             "image": options.images.minio,
-            "args": ["server", "/data", "--address", ":9000", "--console-address", ":9001"],
+            "args": ["server", spec.data_dirs[0], "--address", f":{s3}", "--console-address", f":{console}"],
             "env": secret_env(
                 *S3_ENV, as_={"s3_access_key": "MINIO_ROOT_USER", "s3_secret_key": "MINIO_ROOT_PASSWORD"}
             ),
             "ports": ports,
-            "readinessProbe": http_probe("/minio/health/ready", 9000, period=5),
-            "livenessProbe": http_probe("/minio/health/live", 9000, delay=10, failures=6),
+            "readinessProbe": probe(spec, period=5, path="/minio/health/ready"),
+            "livenessProbe": probe(spec, delay=10, failures=6, path="/minio/health/live"),
             "resources": res,
             "volumeMounts": mount,
         }
@@ -113,13 +140,20 @@ def object_store_container(options: ProvisionOptions) -> Obj:
     return {
         "name": "seaweedfs",
         "image": options.images.seaweedfs,
-        "args": ["mini", "-dir=/data", "-ip=127.0.0.1", "-ip.bind=0.0.0.0", "-s3.port=9000", "-admin.port=9001"],
+        "args": [
+            "mini",
+            f"-dir={spec.data_dirs[0]}",
+            "-ip=127.0.0.1",
+            "-ip.bind=0.0.0.0",
+            f"-s3.port={s3}",
+            f"-admin.port={console}",
+        ],
         "env": secret_env(
             *S3_ENV, as_={"s3_access_key": "AWS_ACCESS_KEY_ID", "s3_secret_key": "AWS_SECRET_ACCESS_KEY"}
         ),
         "ports": ports,
-        "readinessProbe": http_probe("/healthz", 9000, period=5),
-        "livenessProbe": http_probe("/healthz", 9000, delay=15, failures=6),
+        "readinessProbe": probe(spec, period=5),
+        "livenessProbe": probe(spec, delay=15, failures=6),
         "resources": res,
         "volumeMounts": mount,
     }
@@ -136,8 +170,9 @@ def init_job_container(options: ProvisionOptions) -> Obj:
         '  echo "bucket $b ready"\n'
         "done\n"
     )
+    s3 = SERVICES["minio"]
     env = [
-        {"name": "AWS_ENDPOINT_URL", "value": "http://minio:9000"},
+        {"name": "AWS_ENDPOINT_URL", "value": f"{s3.scheme}://{s3.dns_name}:{s3.port}"},
         {"name": "AWS_REGION", "value": options.region},
         *secret_env(*S3_ENV, as_={"s3_access_key": "AWS_ACCESS_KEY_ID", "s3_secret_key": "AWS_SECRET_ACCESS_KEY"}),
     ]
@@ -152,26 +187,28 @@ def init_job_container(options: ProvisionOptions) -> Obj:
 
 def postgres_container(options: ProvisionOptions) -> Obj:
     """PostgreSQL with the metastore database; ``pg_isready`` probes."""
-    ready = ["pg_isready", "-h", "127.0.0.1", "-U", options.postgres_user, "-d", options.postgres_database]
+    spec = COMPONENTS["postgres"]
+    assert spec.readiness is not None
+    ready = [*spec.readiness.command, "-U", options.postgres_user, "-d", options.postgres_database]
     return {
         "name": "postgres",
         "image": options.images.postgres,
         "env": [
             {"name": "POSTGRES_USER", "value": options.postgres_user},
             {"name": "POSTGRES_DB", "value": options.postgres_database},
-            {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
+            {"name": "PGDATA", "value": f"{spec.data_dirs[0]}/pgdata"},
             *secret_env("postgres_password", as_={"postgres_password": "POSTGRES_PASSWORD"}),
         ],
-        "ports": [{"name": "postgres", "containerPort": 5432}],
+        "ports": container_ports(spec),
         "readinessProbe": {"exec": {"command": ready}, "periodSeconds": 5, "timeoutSeconds": 5},
         "livenessProbe": {"exec": {"command": ready}, "initialDelaySeconds": 30, "periodSeconds": 10},
         "resources": options.resources["postgres"].to_k8s(),
-        "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data"}],
+        "volumeMounts": [{"name": "data", "mountPath": spec.data_dirs[0]}],
     }
 
 
 def metastore_pod(options: ProvisionOptions) -> Obj:
-    """The standalone Hive Metastore: schema init on PostgreSQL, then the Thrift server on 9083."""
+    """The standalone Hive Metastore: schema init on PostgreSQL, then the Thrift server on its port."""
     fetch_script = "set -eu\n" + "".join(
         f"[ -s /jars/{name} ] || curl -fsSL -o /jars/{name} {MAVEN_CENTRAL}/{path}\n" for name, path in HMS_JARS.items()
     )
@@ -182,6 +219,7 @@ def metastore_pod(options: ProvisionOptions) -> Obj:
         "volumeMounts": [{"name": "jars", "mountPath": "/jars"}],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
     }
+    spec = COMPONENTS["hive-metastore"]
     mounts = [{"name": "hadoop-config", "mountPath": "/etc/hive/custom-conf", "readOnly": True}]
     mounts += [{"name": "jars", "mountPath": f"/opt/hive/lib/{name}", "subPath": name} for name in HMS_JARS]
     container = {
@@ -193,15 +231,15 @@ def metastore_pod(options: ProvisionOptions) -> Obj:
             {"name": "HIVE_CUSTOM_CONF_DIR", "value": "/etc/hive/custom-conf"},
             *secret_env(*ALL_SECRET_ENV),
         ],
-        "ports": [{"name": "thrift", "containerPort": 9083}],
-        "startupProbe": tcp_probe(9083, period=5, failures=60),
-        "readinessProbe": tcp_probe(9083, period=10),
-        "livenessProbe": tcp_probe(9083, period=20, failures=3),
+        "ports": container_ports(spec),
+        "startupProbe": startup_probe(spec),
+        "readinessProbe": probe(spec, period=10),
+        "livenessProbe": probe(spec, period=20, failures=3),
         "resources": options.resources["hive-metastore"].to_k8s(),
         "volumeMounts": mounts,
     }
     volumes = [{"name": "hadoop-config", "configMap": {"name": "hadoop-config"}}, {"name": "jars", "emptyDir": {}}]
-    waits = wait_for(options.images.hive_metastore, ("postgres", 5432), ("minio", 9000))
+    waits = wait_for(options.images.hive_metastore, spec)
     return pod_spec([container], volumes=volumes, init=[fetch, waits])
 
 
@@ -213,33 +251,33 @@ def _spark_memory(quantity: str) -> str:
 
 
 def spark_pod(options: ProvisionOptions, role: str) -> Obj:
-    """The Spark standalone master (7077, UI 8080) or a worker (UI 8081) that joins it."""
+    """The Spark standalone master or a worker that joins it, on the ports of their specs."""
     spark_class = "/opt/spark/bin/spark-class"
+    spec = COMPONENTS[f"spark-{role}"]
+    ui = str(spec.port("http").container)
     if role == "master":
-        args = [spark_class, "org.apache.spark.deploy.master.Master", "--host", "0.0.0.0", "--port", "7077"]
-        args += ["--webui-port", "8080"]
-        ports = [{"name": "spark", "containerPort": 7077}, {"name": "http", "containerPort": 8080}]
-        probe_port = 8080
+        rpc = str(spec.port("spark").container)
+        args = [spark_class, "org.apache.spark.deploy.master.Master", "--host", "0.0.0.0", "--port", rpc]
+        args += ["--webui-port", ui]
     else:
         res = options.resources["spark-worker"]
         cores = max(1, int(float(res.cpu[:-1]) / 1000) if res.cpu.endswith("m") else int(float(res.cpu)))
-        args = [spark_class, "org.apache.spark.deploy.worker.Worker", "spark://spark-master:7077"]
-        args += ["--webui-port", "8081", "--cores", str(cores), "--memory", _spark_memory(res.memory)]
-        ports = [{"name": "http", "containerPort": 8081}]
-        probe_port = 8081
+        master = SERVICES["spark-master"]
+        args = [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://{master.dns_name}:{master.port}"]
+        args += ["--webui-port", ui, "--cores", str(cores), "--memory", _spark_memory(res.memory)]
     container = {
         "name": f"spark-{role}",
         "image": options.images.spark,
         "command": args,
         "env": [{"name": "HADOOP_CONF_DIR", "value": "/etc/hadoop/conf"}, *secret_env(*S3_ENV)],
-        "ports": ports,
-        "readinessProbe": http_probe("/", probe_port, period=10),
-        "livenessProbe": http_probe("/", probe_port, delay=30, period=20),
+        "ports": container_ports(spec),
+        "readinessProbe": probe(spec, period=10),
+        "livenessProbe": probe(spec, delay=30, period=20),
         "resources": options.resources[f"spark-{role}"].to_k8s(),
         "volumeMounts": [{"name": "hadoop-config", "mountPath": "/etc/hadoop/conf", "readOnly": True}],
     }
     volumes = [{"name": "hadoop-config", "configMap": {"name": "hadoop-config", "items": [_item("core-site.xml")]}}]
-    init = [wait_for(options.images.spark, ("spark-master", 7077))] if role == "worker" else None
+    init = [wait_for(options.images.spark, spec)] if spec.depends_on else None
     return pod_spec([container], volumes=volumes, init=init)
 
 
@@ -258,22 +296,23 @@ TRINO_FILES = {
 
 def trino_pod(options: ProvisionOptions) -> Obj:
     """A single-node Trino coordinator with the ``hive`` and ``iceberg`` catalogs from ``trino-config``."""
+    spec = COMPONENTS["trino"]
     container = {
         "name": "trino",
         "image": options.images.trino,
         "env": secret_env(*S3_ENV),
-        "ports": [{"name": "http", "containerPort": 8080}],
-        "startupProbe": http_probe("/v1/info", 8080, period=5, failures=60),
-        "readinessProbe": http_probe("/v1/info", 8080, period=10),
-        "livenessProbe": http_probe("/v1/info", 8080, period=20, failures=3),
+        "ports": container_ports(spec),
+        "startupProbe": startup_probe(spec),
+        "readinessProbe": probe(spec, period=10),
+        "livenessProbe": probe(spec, period=20, failures=3),
         "resources": options.resources["trino"].to_k8s(),
         "volumeMounts": [
             {"name": "trino-config", "mountPath": "/etc/trino", "readOnly": True},
-            {"name": "data", "mountPath": "/data/trino"},
+            {"name": "data", "mountPath": spec.data_dirs[0]},
         ],
     }
     items = [_item(key, path) for key, path in TRINO_FILES.items()]
     volumes = [{"name": "trino-config", "configMap": {"name": "trino-config", "items": items}}]
     volumes.append({"name": "data", "emptyDir": {}})
-    init = [wait_for(options.images.trino, ("hive-metastore", 9083), ("minio", 9000))]
+    init = [wait_for(options.images.trino, spec)]
     return pod_spec([container], volumes=volumes, init=init)

@@ -34,10 +34,8 @@ Progress = Callable[[str], object]
 
 
 def effective_namespace(options: ProvisionOptions, settings: LakehouseSettings) -> ProvisionOptions:
-    """``options`` with ``settings.namespace`` when the options did not name a namespace themselves."""
-    if "namespace" in options.model_fields_set:
-        return options
-    return options.model_copy(update={"namespace": settings.namespace})
+    """``options`` with the namespace and stack values of ``settings`` where the options set none themselves."""
+    return options.for_settings(settings)
 
 
 @dataclass(frozen=True)

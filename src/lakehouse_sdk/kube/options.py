@@ -7,7 +7,6 @@ typo fails before anything touches a cluster.
 
 from __future__ import annotations
 
-import argparse
 import re
 from typing import Any, Literal
 
@@ -15,12 +14,31 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from lakehouse_sdk._checks import check_no_control
 from lakehouse_sdk.errors import ConfigurationError
+from lakehouse_sdk.settings import LakehouseSettings
+from lakehouse_sdk.stack.components import startup_order
+from lakehouse_sdk.stack.config import StackValues
 from lakehouse_sdk.stack.versions import VERSIONS
 
-__all__ = ["COMPONENTS", "Images", "ProvisionOptions", "Resources", "add_cli_arguments"]
+__all__ = ["COMPONENTS", "Images", "ProvisionOptions", "Resources", "default_resources"]
 
-# The workloads of the stack, in startup order; resources and images are keyed by these names.
-COMPONENTS = ("object-store", "minio-init", "postgres", "hive-metastore", "spark-master", "spark-worker", "trino")
+# The workloads of the stack, in startup order; resources are keyed by these names.
+COMPONENTS: tuple[str, ...] = startup_order()
+
+# option -> (settings section, setting): the stack's values, taken from the settings
+_STACK_FIELDS = {
+    "buckets": ("s3", "buckets"),
+    "warehouse_bucket": ("s3", "warehouse_bucket"),
+    "region": ("s3", "region"),
+    "postgres_user": ("postgres", "user"),
+    "postgres_database": ("postgres", "database"),
+    "trino_heap": ("local", "trino_heap"),
+}
+
+
+def _setting_default(section: str, name: str) -> Any:
+    field = type(getattr(LakehouseSettings.model_construct(), section)).model_fields[name]
+    return field.get_default(call_default_factory=True)
+
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
@@ -71,7 +89,8 @@ class Resources(_Model):
         return {"requests": {"cpu": self.cpu, "memory": self.memory}, "limits": limits}
 
 
-def _default_resources() -> dict[str, Resources]:
+def default_resources() -> dict[str, Resources]:
+    """The requests and limits of every workload when none are given."""
     return {
         "object-store": Resources(cpu="250m", memory="512Mi", memory_limit="1Gi"),
         "minio-init": Resources(cpu="50m", memory="128Mi"),
@@ -99,12 +118,10 @@ class ProvisionOptions(_Model):
         spark_workers: replicas of the Spark worker Deployment.
         credentials: ``generate`` strong random credentials (kept in the Secret across re-provisioning) or
             take them from the ``settings`` given to ``provision()``.
-        buckets: buckets the ``minio-init`` Job creates (the warehouse bucket is always included).
-        warehouse_bucket: bucket of the table data.
-        region: S3 region the services sign with.
-        postgres_user: owner of the metastore database.
-        postgres_database: the metastore database.
-        trino_heap: Trino's JVM heap (keep it below the memory limit).
+        buckets, warehouse_bucket, region, postgres_user, postgres_database, trino_heap: the stack's values,
+            from the settings (``s3.buckets``, ``s3.warehouse_bucket``, ``s3.region``, ``postgres.user``,
+            ``postgres.database``, ``local.trino_heap``): :meth:`for_settings` fills those the options do not
+            set themselves. The warehouse bucket is always among the buckets the ``minio-init`` Job creates.
         field_manager: server-side apply field manager.
         timeout: seconds each layer may take to become ready.
         poll_interval: seconds between readiness checks.
@@ -118,15 +135,15 @@ class ProvisionOptions(_Model):
     storage_class: str | None = None
     object_store_size: str = "10Gi"
     postgres_size: str = "5Gi"
-    resources: dict[str, Resources] = Field(default_factory=_default_resources)
+    resources: dict[str, Resources] = Field(default_factory=default_resources)
     spark_workers: int = Field(default=1, ge=0, le=100)
     credentials: Literal["generate", "settings"] = "generate"
-    buckets: tuple[str, ...] = ("warehouse",)
-    warehouse_bucket: str = "warehouse"
-    region: str = "us-east-1"
-    postgres_user: str = "hive"
-    postgres_database: str = "metastore"
-    trino_heap: str = "2G"
+    buckets: tuple[str, ...] = Field(default_factory=lambda: tuple(_setting_default("s3", "buckets")))
+    warehouse_bucket: str = Field(default_factory=lambda: _setting_default("s3", "warehouse_bucket"))
+    region: str = Field(default_factory=lambda: _setting_default("s3", "region"))
+    postgres_user: str = Field(default_factory=lambda: _setting_default("postgres", "user"))
+    postgres_database: str = Field(default_factory=lambda: _setting_default("postgres", "database"))
+    trino_heap: str = Field(default_factory=lambda: _setting_default("local", "trino_heap"))
     field_manager: str = "lakehouse-sdk"
     timeout: float = Field(default=600.0, gt=0)
     poll_interval: float = Field(default=2.0, gt=0, le=60)
@@ -138,30 +155,14 @@ class ProvisionOptions(_Model):
             raise ValueError(f"{value!r} is not a valid namespace (lower-case letters, digits and '-', max 63)")
         return value
 
-    @field_validator("buckets")
+    @field_validator("buckets", "region", "warehouse_bucket", "postgres_user", "postgres_database", "trino_heap")
     @classmethod
-    def _buckets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for bucket in value:
-            if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket):
-                raise ValueError(f"{bucket!r} is not a valid S3 bucket name")
-        return value
-
-    @field_validator("region", "warehouse_bucket", "postgres_user", "postgres_database", "trino_heap")
-    @classmethod
-    def _stack_values(cls, value: str, info: ValidationInfo) -> str:
-        # the same rules as the settings these options mirror: they end up in config files and SQL
-        from lakehouse_sdk.settings import LocalSettings, PostgresSettings, S3Settings
-
-        sections: dict[str, tuple[type[BaseModel], str]] = {
-            "region": (S3Settings, "region"),
-            "warehouse_bucket": (S3Settings, "warehouse_bucket"),
-            "postgres_user": (PostgresSettings, "user"),
-            "postgres_database": (PostgresSettings, "database"),
-            "trino_heap": (LocalSettings, "trino_heap"),
-        }
-        section, name = sections[str(info.field_name)]
+    def _stack_values(cls, value: Any, info: ValidationInfo) -> Any:
+        # the rules of the settings these options take their values from: they end up in config files and SQL
+        section_name, name = _STACK_FIELDS[str(info.field_name)]
+        section = type(getattr(LakehouseSettings.model_construct(), section_name))
         try:
-            section.model_validate({name: value})
+            section.model_validate({name: list(value) if isinstance(value, tuple) else value})
         except ValidationError as exc:
             raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
         return value
@@ -184,13 +185,33 @@ class ProvisionOptions(_Model):
         unknown = sorted(set(value) - set(COMPONENTS))
         if unknown:
             raise ValueError(f"unknown component(s) {', '.join(unknown)}; components are: {', '.join(COMPONENTS)}")
-        return {**_default_resources(), **value}
+        return {**default_resources(), **value}
 
     @model_validator(mode="after")
     def _warehouse_created(self) -> ProvisionOptions:
         if self.warehouse_bucket not in self.buckets:
             object.__setattr__(self, "buckets", (self.warehouse_bucket, *self.buckets))
         return self
+
+    def for_settings(self, settings: LakehouseSettings) -> ProvisionOptions:
+        """These options, with the namespace and the stack's values that they do not set taken from ``settings``."""
+        update: dict[str, Any] = {}
+        if "namespace" not in self.model_fields_set:
+            update["namespace"] = settings.namespace
+        for field, (section, name) in _STACK_FIELDS.items():
+            if field not in self.model_fields_set:
+                value = getattr(getattr(settings, section), name)
+                update[field] = tuple(value) if isinstance(value, list) else value
+        if not update:
+            return self
+        values = {k: getattr(self, k) for k in self.model_fields_set if k not in update}
+        return type(self).build(**values, **update)
+
+    def stack_values(self) -> StackValues:
+        """The values that shape the services' configuration files."""
+        return StackValues(
+            self.region, self.warehouse_bucket, self.postgres_database, self.postgres_user, self.trino_heap
+        )
 
     @classmethod
     def build(cls, **values: Any) -> ProvisionOptions:
@@ -203,70 +224,3 @@ class ProvisionOptions(_Model):
                 "invalid provisioning options:\n  " + "\n  ".join(lines) + "\nFix the option (see `lakehouse "
                 "provision --help`)."
             ) from None
-
-    @classmethod
-    def from_cli(cls, args: argparse.Namespace) -> ProvisionOptions:
-        """Options from the flags that :func:`add_cli_arguments` added; unset flags keep the defaults."""
-        values: dict[str, Any] = {}
-        for name in (
-            "namespace",
-            "object_store",
-            "service_type",
-            "storage_class",
-            "spark_workers",
-            "credentials",
-            "field_manager",
-            "timeout",
-        ):
-            value = getattr(args, f"kube_{name}", None)
-            if value is not None:
-                values[name] = value
-        if getattr(args, "kube_persistent", False):
-            values["persistent"] = True
-        if getattr(args, "kube_images", None):
-            values["images"] = _pairs(args.kube_images, "--image")
-        resources: dict[str, dict[str, str]] = {}
-        for flag, field in (("kube_cpu", "cpu"), ("kube_memory", "memory")):
-            for component, spec in _pairs(getattr(args, flag, None) or [], f"--{field}").items():
-                request, _, limit = spec.partition(":")
-                entry = resources.setdefault(component, _default_resources().get(component, Resources()).model_dump())
-                entry[field] = request
-                if limit:
-                    entry[f"{field}_limit"] = limit
-        if resources:
-            values["resources"] = resources
-        for component, size in _pairs(getattr(args, "kube_storage_size", None) or [], "--storage-size").items():
-            if component not in {"object-store", "postgres"}:
-                raise ConfigurationError(f"--storage-size {component}=...: only object-store and postgres have storage")
-            values[f"{component.replace('-', '_')}_size"] = size
-        return cls.build(**values)
-
-
-def _pairs(items: list[str], flag: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise ConfigurationError(f"{flag} {item!r}: write it as NAME=VALUE")
-        out[key.strip().replace("_", "-") if flag != "--image" else key.strip().replace("-", "_")] = value.strip()
-    return out
-
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the provisioning flags (``--namespace``, ``--object-store``, ...) to a command's parser."""
-    g = parser.add_argument_group("Kubernetes options")
-    g.add_argument("--namespace", dest="kube_namespace", help="namespace (default: settings.namespace)")
-    g.add_argument("--object-store", dest="kube_object_store", choices=["seaweedfs", "minio"])
-    g.add_argument("--service-type", dest="kube_service_type", choices=["NodePort", "ClusterIP"])
-    g.add_argument("--persistent", dest="kube_persistent", action="store_true", help="PVCs instead of emptyDir")
-    g.add_argument("--storage-class", dest="kube_storage_class", help="StorageClass of the PVCs")
-    g.add_argument(
-        "--storage-size", dest="kube_storage_size", action="append", metavar="COMPONENT=SIZE", help="e.g. postgres=20Gi"
-    )
-    g.add_argument("--spark-workers", dest="kube_spark_workers", type=int, metavar="N")
-    g.add_argument("--image", dest="kube_images", action="append", metavar="NAME=IMAGE", help="e.g. trino=my/trino:476")
-    g.add_argument("--cpu", dest="kube_cpu", action="append", metavar="COMPONENT=REQ[:LIMIT]", help="e.g. trino=2:4")
-    g.add_argument("--memory", dest="kube_memory", action="append", metavar="COMPONENT=REQ[:LIMIT]")
-    g.add_argument("--credentials", dest="kube_credentials", choices=["generate", "settings"])
-    g.add_argument("--field-manager", dest="kube_field_manager")
-    g.add_argument("--timeout", dest="kube_timeout", type=float, metavar="SECONDS", help="per layer")

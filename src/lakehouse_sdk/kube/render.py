@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from lakehouse_sdk.kube import _workloads as w
 from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, SECRET_NAME, Credentials
 from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.stack import config as stack_config
+from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec
+from lakehouse_sdk.stack.components import layers as stack_layers
 from lakehouse_sdk.stack.services import SERVICES
 
 __all__ = [
@@ -42,18 +45,6 @@ LABEL_SELECTOR = ",".join(f"{k}={v}" for k, v in LABELS.items())
 CONFIG_HASH_ANNOTATION = "lakehouse-sdk.io/config-hash"
 # On a Namespace: lakehouse-sdk created it, so teardown may delete it.
 NAMESPACE_ANNOTATION = "lakehouse-sdk.io/created-namespace"
-
-# Service port names, by endpoint key of stack.services.SERVICES.
-_PORT_NAMES = {
-    "minio": "s3",
-    "minio-console": "console",
-    "postgres": "postgres",
-    "hive-metastore": "thrift",
-    "spark-master": "spark",
-    "spark-master-ui": "http",
-    "spark-worker-ui": "http",
-    "trino": "http",
-}
 
 
 @dataclass(frozen=True)
@@ -81,21 +72,7 @@ def _selector(component: str) -> dict[str, str]:
 
 def stack_context(options: ProvisionOptions) -> stack_config.StackContext:
     """The services' addresses as they see each other inside the namespace (short Service names)."""
-    return stack_config.StackContext(
-        s3_endpoint=f"http://{SERVICES['minio'].dns_name}:{SERVICES['minio'].port}",
-        metastore_uri=f"thrift://{SERVICES['hive-metastore'].dns_name}:{SERVICES['hive-metastore'].port}",
-        postgres_host=SERVICES["postgres"].dns_name,
-        postgres_port=SERVICES["postgres"].port,
-        postgres_database=options.postgres_database,
-        postgres_user=options.postgres_user,
-        region=options.region,
-        warehouse_bucket=options.warehouse_bucket,
-        metastore_port=SERVICES["hive-metastore"].port,
-        trino_port=SERVICES["trino"].port,
-        trino_heap=options.trino_heap,
-        trino_data_dir="/data/trino",
-        trino_node_id="trino-coordinator",
-    )
+    return stack_config.StackContext.in_cluster(options.stack_values())
 
 
 def config_maps(options: ProvisionOptions) -> dict[str, Obj]:
@@ -111,7 +88,7 @@ def config_maps(options: ProvisionOptions) -> dict[str, Obj]:
         },
     }
     hadoop = {
-        "core-site.xml": stack_config.to_hadoop_xml(stack_config.hadoop_s3a_properties(ctx)),
+        "core-site.xml": stack_config.to_hadoop_xml(stack_config.core_site(ctx)),
         "metastore-site.xml": stack_config.to_hadoop_xml(stack_config.metastore_site(ctx)),
     }
     out = {}
@@ -128,10 +105,10 @@ def _secret(options: ProvisionOptions, credentials: Credentials) -> Obj:
 
 def _service(options: ProvisionOptions, name: str, component: str) -> Obj:
     ports = []
-    for key, spec in SERVICES.items():
+    for spec in SERVICES.values():
         if spec.dns_name != name:
             continue
-        port: Obj = {"name": _PORT_NAMES[key], "port": spec.port, "targetPort": spec.port, "protocol": "TCP"}
+        port: Obj = {"name": spec.port_name, "port": spec.port, "targetPort": spec.port, "protocol": "TCP"}
         if options.service_type == "NodePort":
             port["nodePort"] = spec.node_port
         ports.append(port)
@@ -178,8 +155,41 @@ def _stateful(options: ProvisionOptions, name: str, container: Obj, size: str, c
     return sts
 
 
+# How each component becomes a pod: a StatefulSet's single container (its volume is added here), or a pod.
+_CONTAINERS: dict[str, Callable[[ProvisionOptions], Obj]] = {
+    "object-store": w.object_store_container,
+    "postgres": w.postgres_container,
+}
+_PODS: dict[str, Callable[[ProvisionOptions], Obj]] = {
+    "minio-init": lambda options: w.pod_spec([w.init_job_container(options)]),
+    "hive-metastore": w.metastore_pod,
+    "spark-master": lambda options: w.spark_pod(options, "master"),
+    "spark-worker": lambda options: w.spark_pod(options, "worker"),
+    "trino": w.trino_pod,
+}
+_SIZES = {"object-store": "object_store_size", "postgres": "postgres_size"}
+
+
+def _component_objects(
+    options: ProvisionOptions, spec: ComponentSpec, secret_hash: Any, cms: dict[str, Obj]
+) -> list[Obj]:
+    """The Services carrying ``spec``'s endpoints, then its workload."""
+    # the hash covers the credentials and every ConfigMap holding a file the component reads
+    read = [cm["data"] for cm in cms.values() if set(spec.config_files) & set(cm["data"])]
+    extra = (options.buckets,) if spec.workload == "Job" else ()
+    config_hash = _hash(secret_hash, *read, *extra)
+    services = list(dict.fromkeys(SERVICES[key].dns_name for key in spec.endpoint_keys))
+    objects = [_service(options, name, spec.name) for name in services]
+    if spec.workload == "StatefulSet":
+        size = getattr(options, _SIZES[spec.name])
+        objects.append(_stateful(options, spec.name, _CONTAINERS[spec.name](options), size, config_hash))
+    else:
+        objects.append(_workload(spec.workload, spec.name, spec.name, options, _PODS[spec.name](options), config_hash))
+    return objects
+
+
 def render(options: ProvisionOptions, *, credentials: Credentials | None = None) -> list[Layer]:
-    """Every object of the stack, in startup-order layers.
+    """Every object of the stack, in startup-order layers (derived from the component specs' dependencies).
 
     Args:
         options: what to deploy.
@@ -195,40 +205,11 @@ def render(options: ProvisionOptions, *, credentials: Credentials | None = None)
     ns_meta = _meta(options.namespace, None)
     ns_meta["annotations"] = {NAMESPACE_ANNOTATION: "true"}
     namespace: Obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": ns_meta}
-    store = _stateful(
-        options, "object-store", w.object_store_container(options), options.object_store_size, _hash(secret_hash)
-    )
-    job_pod = w.pod_spec([w.init_job_container(options)])
-    job = _workload("Job", "minio-init", "minio-init", options, job_pod, _hash(secret_hash, options.buckets))
-    postgres = _stateful(options, "postgres", w.postgres_container(options), options.postgres_size, _hash(secret_hash))
-    hadoop_hash = _hash(secret_hash, cms["hadoop-config"]["data"])
-    hms = _workload("Deployment", "hive-metastore", "hive-metastore", options, w.metastore_pod(options), hadoop_hash)
-    master = _workload(
-        "Deployment", "spark-master", "spark-master", options, w.spark_pod(options, "master"), hadoop_hash
-    )
-    worker = _workload(
-        "Deployment", "spark-worker", "spark-worker", options, w.spark_pod(options, "worker"), hadoop_hash
-    )
-    trino_hash = _hash(secret_hash, cms["trino-config"]["data"])
-    trino = _workload("Deployment", "trino", "trino", options, w.trino_pod(options), trino_hash)
-    return [
-        Layer("namespace", [namespace]),
-        Layer("config", [_secret(options, creds), *cms.values()]),
-        Layer("object-store", [_service(options, "minio", "object-store"), store]),
-        Layer("minio-init", [job]),
-        Layer("postgres", [_service(options, "postgres", "postgres"), postgres]),
-        Layer("hive-metastore", [_service(options, "hive-metastore", "hive-metastore"), hms]),
-        Layer(
-            "spark",
-            [
-                _service(options, "spark-master", "spark-master"),
-                master,
-                _service(options, "spark-worker", "spark-worker"),
-                worker,
-            ],
-        ),
-        Layer("trino", [_service(options, "trino", "trino"), trino]),
-    ]
+    out = [Layer("namespace", [namespace]), Layer("config", [_secret(options, creds), *cms.values()])]
+    for layer, names in stack_layers().items():
+        objects = [obj for name in names for obj in _component_objects(options, COMPONENTS[name], secret_hash, cms)]
+        out.append(Layer(layer, objects))
+    return out
 
 
 def render_objects(options: ProvisionOptions, *, credentials: Credentials | None = None) -> list[Obj]:

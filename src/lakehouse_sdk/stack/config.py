@@ -11,12 +11,17 @@ the process and the manifests fill from Secrets.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
+
+from lakehouse_sdk.stack.components import COMPONENTS
 
 __all__ = [
     "SECRET_ENV",
     "StackContext",
+    "StackValues",
+    "core_site",
     "hadoop_s3a_properties",
     "metastore_site",
     "to_hadoop_xml",
@@ -36,30 +41,70 @@ SECRET_ENV = {
 
 
 @dataclass(frozen=True)
+class StackValues:
+    """The settings that shape the services' configuration (the rest is addresses)."""
+
+    region: str
+    warehouse_bucket: str
+    postgres_database: str
+    postgres_user: str
+    trino_heap: str
+
+
+@dataclass(frozen=True)
 class StackContext:
-    """Addresses as the services see each other (``127.0.0.1:30900`` locally, ``minio:9000`` in a cluster)."""
+    """Addresses as the services see each other (loopback ports locally, Service names in a cluster).
+
+    Build one with :meth:`local` or :meth:`in_cluster`; every port comes from the component specs.
+    """
 
     s3_endpoint: str
     metastore_uri: str
     postgres_host: str
     postgres_port: int
-    postgres_database: str
-    postgres_user: str
-    region: str = "us-east-1"
-    warehouse_bucket: str = "warehouse"
-    metastore_port: int = 9083
-    trino_port: int = 8080
-    trino_heap: str = "2G"
-    trino_data_dir: str = "/data/trino"
-    trino_node_id: str = "trino-coordinator"
+    metastore_port: int
+    trino_port: int
+    trino_data_dir: str
+    trino_node_id: str
+    values: StackValues
 
-    @property
-    def warehouse(self) -> str:
-        return f"s3a://{self.warehouse_bucket}/"
+    @classmethod
+    def local(cls, values: StackValues, ports: Mapping[str, int], *, trino_data_dir: str) -> StackContext:
+        """The local stack: every service on 127.0.0.1, at ``ports`` (endpoint key to local port)."""
+        host = "127.0.0.1"
+        return cls(
+            s3_endpoint=f"http://{host}:{ports['minio']}",
+            metastore_uri=f"thrift://{host}:{ports['hive-metastore']}",
+            postgres_host=host,
+            postgres_port=ports["postgres"],
+            metastore_port=ports["hive-metastore"],
+            trino_port=ports["trino"],
+            trino_data_dir=trino_data_dir,
+            trino_node_id="lakehouse-local-trino",
+            values=values,
+        )
+
+    @classmethod
+    def in_cluster(cls, values: StackValues) -> StackContext:
+        """Inside the namespace: short Service names and container ports."""
+        from lakehouse_sdk.stack.services import SERVICES
+
+        s3, hms, pg, trino = (SERVICES[k] for k in ("minio", "hive-metastore", "postgres", "trino"))
+        return cls(
+            s3_endpoint=f"http://{s3.dns_name}:{s3.port}",
+            metastore_uri=f"thrift://{hms.dns_name}:{hms.port}",
+            postgres_host=pg.dns_name,
+            postgres_port=pg.port,
+            metastore_port=hms.port,
+            trino_port=trino.port,
+            trino_data_dir=COMPONENTS["trino"].data_dirs[0],
+            trino_node_id="trino-coordinator",
+            values=values,
+        )
 
     @property
     def jdbc_url(self) -> str:
-        return f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}/{self.postgres_database}"
+        return f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}/{self.values.postgres_database}"
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -73,15 +118,25 @@ def _hadoop_env(name: str) -> str:
     return "${env." + SECRET_ENV[name] + "}"
 
 
-def hadoop_s3a_properties(ctx: StackContext) -> dict[str, str]:
-    """S3A on the stack's object store: the same keys for the metastore, Spark and Hadoop tools."""
+def hadoop_s3a_properties(
+    s3_endpoint: str,
+    region: str,
+    *,
+    access_key: str = _hadoop_env("s3_access_key"),
+    secret_key: str = _hadoop_env("s3_secret_key"),
+) -> dict[str, str]:
+    """S3A on the stack's object store: the same keys for the metastore, Spark's servers and its clients.
+
+    The servers get references to the credentials' environment variables; a client (``lh.spark()``) passes
+    the values themselves.
+    """
     return {
-        "fs.s3a.endpoint": ctx.s3_endpoint,
-        "fs.s3a.endpoint.region": ctx.region,
+        "fs.s3a.endpoint": s3_endpoint,
+        "fs.s3a.endpoint.region": region,
         "fs.s3a.path.style.access": "true",
-        "fs.s3a.connection.ssl.enabled": str(ctx.s3_endpoint.startswith("https")).lower(),
-        "fs.s3a.access.key": _hadoop_env("s3_access_key"),
-        "fs.s3a.secret.key": _hadoop_env("s3_secret_key"),
+        "fs.s3a.connection.ssl.enabled": str(s3_endpoint.startswith("https")).lower(),
+        "fs.s3a.access.key": access_key,
+        "fs.s3a.secret.key": secret_key,
         "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
         "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         # Trino writes s3:// locations into the metastore: read them with S3A as well
@@ -90,8 +145,14 @@ def hadoop_s3a_properties(ctx: StackContext) -> dict[str, str]:
     }
 
 
+def core_site(ctx: StackContext) -> dict[str, str]:
+    """``core-site.xml`` of the servers: S3A with the credentials from the environment."""
+    return hadoop_s3a_properties(ctx.s3_endpoint, ctx.values.region)
+
+
 def metastore_site(ctx: StackContext) -> dict[str, str]:
     """``metastore-site.xml`` for the standalone Hive Metastore on PostgreSQL and the object store."""
+    warehouse = f"s3a://{ctx.values.warehouse_bucket}/"
     return {
         "metastore.thrift.port": str(ctx.metastore_port),
         "metastore.thrift.uris": ctx.metastore_uri,
@@ -101,19 +162,19 @@ def metastore_site(ctx: StackContext) -> dict[str, str]:
         "metastore.expression.proxy": "org.apache.hadoop.hive.metastore.DefaultPartitionExpressionProxy",
         "javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
         "javax.jdo.option.ConnectionURL": ctx.jdbc_url,
-        "javax.jdo.option.ConnectionUserName": ctx.postgres_user,
+        "javax.jdo.option.ConnectionUserName": ctx.values.postgres_user,
         "javax.jdo.option.ConnectionPassword": _hadoop_env("postgres_password"),
         "datanucleus.autoCreateSchema": "false",
         "metastore.schema.verification": "true",
         "datanucleus.connectionPool.maxPoolSize": "5",
-        "metastore.warehouse.dir": ctx.warehouse,
-        "metastore.warehouse.external.dir": ctx.warehouse,
+        "metastore.warehouse.dir": warehouse,
+        "metastore.warehouse.external.dir": warehouse,
         # HMS 4 turns managed tables of "old" clients (Spark's Hive 2.3 client) into external ones; keep them
         "metastore.metadata.transformer.class": " ",
         "metastore.event.db.notification.api.auth": "false",
         "metastore.housekeeping.threads.on": "false",
         "metastore.compactor.initiator.on": "false",
-        **hadoop_s3a_properties(ctx),
+        **core_site(ctx),
     }
 
 
@@ -121,7 +182,7 @@ def _native_s3(ctx: StackContext) -> dict[str, str]:
     return {
         "fs.native-s3.enabled": "true",
         "s3.endpoint": ctx.s3_endpoint,
-        "s3.region": ctx.region,
+        "s3.region": ctx.values.region,
         "s3.path-style-access": "true",
         "s3.aws-access-key": _trino_env("s3_access_key"),
         "s3.aws-secret-key": _trino_env("s3_secret_key"),
@@ -167,9 +228,9 @@ def trino_node_properties(ctx: StackContext) -> dict[str, str]:
 
 def trino_jvm_config(ctx: StackContext) -> str:
     """``jvm.config``: one JVM option per line, so an option may hold no whitespace at all."""
-    heap = f"-Xmx{ctx.trino_heap}"
+    heap = f"-Xmx{ctx.values.trino_heap}"
     if not re.fullmatch(r"-Xmx[1-9][0-9]*[kKmMgGtT]?", heap):
-        raise ValueError(f"trino heap {ctx.trino_heap!r} is not a JVM memory size such as 2G")
+        raise ValueError(f"trino heap {ctx.values.trino_heap!r} is not a JVM memory size such as 2G")
     return "\n".join(
         [
             "-server",

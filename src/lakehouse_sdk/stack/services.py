@@ -1,12 +1,14 @@
-"""The services of the reference architecture: names, ports and the order they start in.
+"""The endpoint table: every endpoint key with its Service, container port and NodePort.
 
-This table is the one place that knows the reference architecture's service names, container ports and
-NodePorts. Endpoint resolution, the local runtime and the Kubernetes manifests all read it.
+Derived from the component specs of :mod:`lakehouse_sdk.stack.components`, the one place that knows the
+reference architecture's ports. Endpoint resolution, the local runtime and the Kubernetes manifests read it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from lakehouse_sdk.stack.components import COMPONENTS
 
 __all__ = ["SERVICES", "SERVICE_NAMES", "ServiceSpec", "canonical_service_name"]
 
@@ -22,6 +24,8 @@ class ServiceSpec:
         node_port: the NodePort on the host.
         scheme: ``http``, ``thrift``, ``postgresql`` or ``spark``.
         description: what it is, for humans.
+        component: the component that serves it.
+        port_name: the Kubernetes name of the port.
     """
 
     key: str
@@ -30,28 +34,26 @@ class ServiceSpec:
     node_port: int
     scheme: str
     description: str
+    component: str = ""
+    port_name: str = ""
 
 
 SERVICES: dict[str, ServiceSpec] = {
-    s.key: s
-    for s in (
-        ServiceSpec("minio", "minio", 9000, 30900, "http", "object store S3 API"),
-        ServiceSpec("minio-console", "minio", 9001, 30901, "http", "object store web console"),
-        ServiceSpec("postgres", "postgres", 5432, 30432, "postgresql", "metastore database"),
-        ServiceSpec("hive-metastore", "hive-metastore", 9083, 30083, "thrift", "Hive Metastore (Thrift)"),
-        ServiceSpec("spark-master", "spark-master", 7077, 30077, "spark", "Spark standalone master"),
-        ServiceSpec("spark-master-ui", "spark-master", 8080, 30082, "http", "Spark master web UI"),
-        ServiceSpec("spark-worker-ui", "spark-worker", 8081, 30084, "http", "Spark worker web UI"),
-        ServiceSpec("trino", "trino", 8080, 30081, "http", "Trino coordinator"),
+    p.endpoint: ServiceSpec(
+        p.endpoint, p.service or c.name, p.container, p.node_port, p.scheme, p.description, c.name, p.name
     )
+    for c in COMPONENTS.values()
+    for p in c.ports
+    if p.endpoint is not None and p.node_port is not None
 }
 
 SERVICE_NAMES: tuple[str, ...] = tuple(SERVICES)
+
+_ALIASES = {"s3": "minio", "object-store": "minio", "metastore": "hive-metastore", "hms": "hive-metastore"}
 
 
 def canonical_service_name(name: str) -> str | None:
     """Map ``hive_metastore``, ``HIVE-METASTORE`` or ``s3`` to the canonical key, or ``None``."""
     key = name.strip().lower().replace("_", "-")
-    aliases = {"s3": "minio", "object-store": "minio", "metastore": "hive-metastore", "hms": "hive-metastore"}
-    key = aliases.get(key, key)
+    key = _ALIASES.get(key, key)
     return key if key in SERVICES else None

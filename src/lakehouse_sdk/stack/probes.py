@@ -1,18 +1,46 @@
-"""Protocol-level checks that need no client library: ``health()`` uses them when an extra is missing.
+"""The one probe library: readiness checks that need nothing but the standard library.
 
-A minimal install (``pip install 'lakehouse-sdk[trino]'``) has no boto3, psycopg or thrift, but the services
-it talks to are still worth checking: each function here speaks just enough of the wire protocol to prove
-that the service answers it, with the standard library only, within ``timeout`` seconds.
+The local runtime waits on these while it starts services, ``health()`` falls back to them when a client
+library is missing (a minimal install has no boto3, psycopg or thrift), and the Kubernetes probes express
+the part of them a kubelet can (:class:`lakehouse_sdk.stack.components.Readiness`). Each function speaks
+just enough of its service's wire protocol to prove that the service answers it, within ``timeout``.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import urllib.error
 import urllib.request
+from typing import Any
 
-__all__ = ["metastore_databases", "postgres_answers", "s3_answers"]
+__all__ = [
+    "TRINO_READY_QUERY",
+    "http_json",
+    "http_status",
+    "metastore_databases",
+    "postgres_answers",
+    "s3_answers",
+    "trino_query_ready",
+]
+
+
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    """The HTTP status of a GET (``None`` when nothing answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def http_json(url: str, timeout: float = 2.0) -> Any:
+    """A GET's JSON body; raises ``OSError`` (no answer) or ``ValueError`` (not JSON)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read().decode())
 
 
 def s3_answers(url: str, timeout: float) -> str:
@@ -65,3 +93,34 @@ def metastore_databases(host: str, port: int, timeout: float) -> int:
             raise ConnectionError("the metastore answered get_all_databases with an error")
         _element, count = struct.unpack("!bi", _recv_exact(sock, 5))
     return int(count)
+
+
+# Ready means a query reaches both catalogs through the metastore, not only that the coordinator answers:
+# right after start-up, catalog queries can still fail with NO_NODES_AVAILABLE.
+TRINO_READY_QUERY = (
+    "SELECT (SELECT count(*) FROM hive.information_schema.schemata)"
+    " + (SELECT count(*) FROM iceberg.information_schema.schemata)"
+)
+
+
+def trino_query_ready(url: str, timeout: float = 5.0, query: str = TRINO_READY_QUERY) -> str | None:
+    """Run ``query`` over Trino's REST protocol; ``None`` when it returns rows, else what went wrong."""
+    request = urllib.request.Request(
+        f"{url}/v1/statement", data=query.encode(), headers={"X-Trino-User": "lakehouse-sdk"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            doc = json.loads(response.read().decode())
+        for _ in range(200):
+            if doc.get("error"):
+                return f"catalog query failed: {doc['error'].get('message', '')[:200]}"
+            if doc.get("data"):
+                return None
+            next_uri = doc.get("nextUri")
+            if not next_uri:
+                return "catalog query returned no rows"
+            with urllib.request.urlopen(next_uri, timeout=timeout) as response:
+                doc = json.loads(response.read().decode())
+    except (OSError, ValueError) as exc:
+        return f"catalog query failed: {exc}"
+    return "catalog query did not finish"

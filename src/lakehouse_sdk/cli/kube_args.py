@@ -1,0 +1,78 @@
+"""The ``lakehouse`` flags that describe a Kubernetes deployment, and the options they build."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lakehouse_sdk.errors import ConfigurationError
+from lakehouse_sdk.kube.options import ProvisionOptions, Resources, default_resources
+
+__all__ = ["add_cli_arguments", "options_from_args"]
+
+
+def options_from_args(args: argparse.Namespace) -> ProvisionOptions:
+    """Options from the flags that :func:`add_cli_arguments` added; unset flags keep the defaults."""
+    values: dict[str, Any] = {}
+    for name in (
+        "namespace",
+        "object_store",
+        "service_type",
+        "storage_class",
+        "spark_workers",
+        "credentials",
+        "field_manager",
+        "timeout",
+    ):
+        value = getattr(args, f"kube_{name}", None)
+        if value is not None:
+            values[name] = value
+    if getattr(args, "kube_persistent", False):
+        values["persistent"] = True
+    if getattr(args, "kube_images", None):
+        values["images"] = _pairs(args.kube_images, "--image")
+    resources: dict[str, dict[str, str]] = {}
+    for flag, field in (("kube_cpu", "cpu"), ("kube_memory", "memory")):
+        for component, spec in _pairs(getattr(args, flag, None) or [], f"--{field}").items():
+            request, _, limit = spec.partition(":")
+            entry = resources.setdefault(component, default_resources().get(component, Resources()).model_dump())
+            entry[field] = request
+            if limit:
+                entry[f"{field}_limit"] = limit
+    if resources:
+        values["resources"] = resources
+    for component, size in _pairs(getattr(args, "kube_storage_size", None) or [], "--storage-size").items():
+        if component not in {"object-store", "postgres"}:
+            raise ConfigurationError(f"--storage-size {component}=...: only object-store and postgres have storage")
+        values[f"{component.replace('-', '_')}_size"] = size
+    return ProvisionOptions.build(**values)
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ConfigurationError(f"{flag} {item!r}: write it as NAME=VALUE")
+        out[key.strip().replace("_", "-") if flag != "--image" else key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the provisioning flags (``--namespace``, ``--object-store``, ...) to a command's parser."""
+    g = parser.add_argument_group("Kubernetes options")
+    g.add_argument("--namespace", dest="kube_namespace", help="namespace (default: settings.namespace)")
+    g.add_argument("--object-store", dest="kube_object_store", choices=["seaweedfs", "minio"])
+    g.add_argument("--service-type", dest="kube_service_type", choices=["NodePort", "ClusterIP"])
+    g.add_argument("--persistent", dest="kube_persistent", action="store_true", help="PVCs instead of emptyDir")
+    g.add_argument("--storage-class", dest="kube_storage_class", help="StorageClass of the PVCs")
+    g.add_argument(
+        "--storage-size", dest="kube_storage_size", action="append", metavar="COMPONENT=SIZE", help="e.g. postgres=20Gi"
+    )
+    g.add_argument("--spark-workers", dest="kube_spark_workers", type=int, metavar="N")
+    g.add_argument("--image", dest="kube_images", action="append", metavar="NAME=IMAGE", help="e.g. trino=my/trino:476")
+    g.add_argument("--cpu", dest="kube_cpu", action="append", metavar="COMPONENT=REQ[:LIMIT]", help="e.g. trino=2:4")
+    g.add_argument("--memory", dest="kube_memory", action="append", metavar="COMPONENT=REQ[:LIMIT]")
+    g.add_argument("--credentials", dest="kube_credentials", choices=["generate", "settings"])
+    g.add_argument("--field-manager", dest="kube_field_manager")
+    g.add_argument("--timeout", dest="kube_timeout", type=float, metavar="SECONDS", help="per layer")

@@ -1,0 +1,147 @@
+"""The local services: one process class per component spec of :mod:`lakehouse_sdk.stack.components`.
+
+Every service listens on its endpoints' NodePorts (``settings.nodeports`` can move them) on 127.0.0.1, so
+``Lakehouse()`` in its default ``nodeport`` mode connects with no configuration. The configuration files come
+from :mod:`lakehouse_sdk.stack.config`, the same source as the Kubernetes ConfigMaps; credentials reach the
+processes as environment variables, never in files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from lakehouse_sdk.local.components import Components
+from lakehouse_sdk.settings import LakehouseSettings
+from lakehouse_sdk.stack import config as stack_config
+from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec
+from lakehouse_sdk.stack.services import SERVICES
+
+__all__ = ["LOOPBACK", "Launch", "LocalService", "RuntimeContext", "java_add_opens"]
+
+LOOPBACK = "127.0.0.1"
+
+
+def java_add_opens() -> list[str]:
+    """The ``--add-opens`` flags Java 17 needs for the metastore's and Spark's reflection."""
+    packages = ["java.lang", "java.lang.reflect", "java.util", "java.util.concurrent", "java.util.regex", "java.io"]
+    packages += ["java.net", "java.nio", "sun.nio.ch"]
+    return [f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in packages]
+
+
+@dataclass
+class RuntimeContext:
+    """What the services share: settings, components, directories, ports and the secret environment."""
+
+    settings: LakehouseSettings
+    components: Components
+    state: Path
+
+    def port(self, key: str) -> int:
+        """The local port of an endpoint: ``settings.nodeports``, else the reference NodePort."""
+        node_port = SERVICES[key].node_port
+        return self.settings.nodeports.get(key, node_port)
+
+    def data_dir(self, name: str) -> Path:
+        path = self.state / "data" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def conf_dir(self, name: str) -> Path:
+        path = self.state / "conf" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def stack_context(self) -> stack_config.StackContext:
+        """Addresses as the local services see each other: loopback and the local ports."""
+        return stack_config.StackContext.local(
+            self.settings.stack_values(),
+            {key: self.port(key) for key in SERVICES},
+            trino_data_dir=str(self.data_dir("trino")),
+        )
+
+    def secret_env(self) -> dict[str, str]:
+        s = self.settings
+        names = stack_config.SECRET_ENV
+        return {
+            names["s3_access_key"]: s.s3.access_key.get_secret_value(),
+            names["s3_secret_key"]: s.s3.secret_key.get_secret_value(),
+            names["postgres_password"]: s.postgres.password.get_secret_value(),
+        }
+
+    def base_env(self, java_home: Path | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+        env.update(self.secret_env())
+        if java_home is not None:
+            env["JAVA_HOME"] = str(java_home)
+            env["PATH"] = f"{java_home / 'bin'}:{env.get('PATH', '')}"
+        return env
+
+
+@dataclass
+class Launch:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    user: str | None = None
+
+
+class LocalService:
+    """One local service. Subclasses set ``spec`` and fill in ``prepare``, ``launch`` and ``check``."""
+
+    spec: ClassVar[ComponentSpec]
+
+    def __init__(self, ctx: RuntimeContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def endpoint_keys(self) -> tuple[str, ...]:
+        return self.spec.endpoint_keys
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Services that must be healthy before this one counts as healthy."""
+        return tuple(d for d in self.spec.depends_on if COMPONENTS[d].local)
+
+    @property
+    def start_dependencies(self) -> tuple[str, ...]:
+        """Services that must be healthy before this one's process starts."""
+        return tuple(d for d in self.spec.start_dependencies if COMPONENTS[d].local)
+
+    @property
+    def extra_ports(self) -> tuple[int, ...]:
+        """Internal ports the service also listens on, next to its first endpoint's port."""
+        if not self.spec.extra_port_offsets:
+            return ()
+        base = self.ctx.port(self.endpoint_keys[0])
+        return tuple(base + offset for offset in self.spec.extra_port_offsets)
+
+    def ports(self) -> dict[str, int]:
+        """Endpoint key (or internal role) to port, for the port-in-use check and status."""
+        out = {key: self.ctx.port(key) for key in self.endpoint_keys}
+        out.update({f"{self.name}-internal-{p}": p for p in self.extra_ports})
+        return out
+
+    def url(self, key: str, path: str = "") -> str:
+        """``http://127.0.0.1:<port of key><path>``."""
+        return f"http://{LOOPBACK}:{self.ctx.port(key)}{path}"
+
+    def prepare(self) -> None:
+        """Write configuration and initialise data (idempotent)."""
+
+    def launch(self) -> Launch:
+        raise NotImplementedError
+
+    def check(self) -> str | None:
+        """``None`` when the service is ready, else what it is still waiting for."""
+        raise NotImplementedError
+
+    def after_ready(self) -> None:
+        """One-off work once the service is up (buckets, roles)."""

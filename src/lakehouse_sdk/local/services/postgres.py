@@ -1,0 +1,167 @@
+"""PostgreSQL, the metastore's database, from the system's server binaries."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+from lakehouse_sdk.errors import StackError
+from lakehouse_sdk.local.process import demote
+from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService
+from lakehouse_sdk.stack.components import COMPONENTS
+
+__all__ = ["Postgres"]
+
+
+class Postgres(LocalService):
+    """PostgreSQL from the system's server binaries, password (SCRAM) authentication on 127.0.0.1."""
+
+    spec = COMPONENTS["postgres"]
+
+    @property
+    def user(self) -> str | None:
+        """PostgreSQL refuses to run as root: then it runs as the ``postgres`` system user."""
+        if os.geteuid() != 0:
+            return None
+        for candidate in ("postgres", "nobody"):
+            try:
+                pwd.getpwnam(candidate)
+                return candidate
+            except KeyError:
+                continue
+        raise StackError("running as root, and neither a 'postgres' nor a 'nobody' user exists to run PostgreSQL")
+
+    @property
+    def pgdata(self) -> Path:
+        return self.ctx.state / "data" / "postgres"
+
+    def _chown(self, path: Path) -> None:
+        user = self.user
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def prepare(self) -> None:
+        if (self.pgdata / "PG_VERSION").is_file():
+            return
+        user = self.user
+        if user is not None:
+            _check_traversable(self.ctx.state, user)
+        bin_dir = self.ctx.components.postgres_bin()
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.pgdata.chmod(0o700)
+        self._chown(self.pgdata)
+        pwfile = self.ctx.state / "run" / "pg.pw"
+        pwfile.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(self.ctx.settings.postgres.password.get_secret_value())
+        self._chown(pwfile)
+        try:
+            argv = [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                self.ctx.settings.postgres.user,
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+            preexec = demote(user) if user else None
+            proc = subprocess.run(
+                argv, capture_output=True, text=True, check=False, preexec_fn=preexec, cwd=self.pgdata
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if proc.returncode != 0:
+            shutil.rmtree(self.pgdata, ignore_errors=True)
+            raise StackError(f"initdb failed: {(proc.stdout + proc.stderr).strip()[-1500:]}")
+
+    def launch(self) -> Launch:
+        bin_dir = self.ctx.components.postgres_bin()
+        argv = [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(self.pgdata),
+            "-p",
+            str(self.ctx.port("postgres")),
+            "-c",
+            f"listen_addresses={LOOPBACK}",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=100",
+            "-c",
+            "shared_buffers=64MB",
+            "-c",
+            "fsync=on",
+        ]
+        return Launch(argv, self.ctx.base_env(), self.pgdata, self.user)
+
+    def check(self) -> str | None:
+        bin_dir = self.ctx.components.postgres_bin()
+        proc = subprocess.run(
+            [str(bin_dir / "pg_isready"), "-h", LOOPBACK, "-p", str(self.ctx.port("postgres")), "-t", "2"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return None if proc.returncode == 0 else f"pg_isready: {proc.stdout.strip() or proc.returncode}"
+
+    def after_ready(self) -> None:
+        s = self.ctx.settings
+        bin_dir = self.ctx.components.postgres_bin()
+        env = {**os.environ, "PGPASSWORD": s.postgres.password.get_secret_value()}
+        base = [
+            str(bin_dir / "psql"),
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(self.ctx.port("postgres")),
+            "-U",
+            s.postgres.user,
+            "-d",
+            "postgres",
+            "-tAq",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
+        if not (bin_dir / "psql").is_file():
+            base[0] = shutil.which("psql") or "psql"
+        # psql quotes the name itself (:'db' as a literal, :"db" as an identifier); it is never formatted into SQL
+        base += ["-v", f"db={s.postgres.database}"]
+
+        def psql(sql: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(base, input=sql, capture_output=True, text=True, env=env, check=False)
+
+        check = psql("SELECT 1 FROM pg_database WHERE datname = :'db';\n")
+        if check.returncode != 0:
+            raise StackError(f"psql could not connect to the new PostgreSQL: {check.stderr.strip()[-500:]}")
+        if check.stdout.strip() != "1":
+            created = psql('CREATE DATABASE :"db";\n')
+            if created.returncode != 0:
+                raise StackError(f"creating database {s.postgres.database!r} failed: {created.stderr.strip()}")
+
+
+def _check_traversable(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    for parent in [*reversed(path.resolve().parents)]:
+        st = parent.stat()
+        mode = st.st_mode
+        ok = (
+            (mode & 0o001)
+            or (st.st_uid == entry.pw_uid and mode & 0o100)
+            or (st.st_gid == entry.pw_gid and mode & 0o010)
+        )
+        if not ok:
+            raise StackError(
+                f"PostgreSQL refuses to run as root, so it runs as user {user!r}, which cannot enter {parent} "
+                f"(mode {oct(mode & 0o777)}) on the way to the state directory {path}. Choose a state directory "
+                "outside it with LAKEHOUSE_LOCAL__STATE_DIR (the default for root is /var/lib/lakehouse-sdk)."
+            )

@@ -1,0 +1,69 @@
+"""Trino, single node, with the ``hive`` and ``iceberg`` catalogs."""
+
+from __future__ import annotations
+
+import shutil
+
+from lakehouse_sdk.local.services._base import Launch, LocalService
+from lakehouse_sdk.stack import config as stack_config
+from lakehouse_sdk.stack import probes
+from lakehouse_sdk.stack.components import COMPONENTS
+
+__all__ = ["Trino"]
+
+
+class Trino(LocalService):
+    """Trino, single node, with the ``hive`` and ``iceberg`` catalogs.
+
+    Trino connects to the metastore lazily: its JVM (the slowest start of the stack) boots in parallel with
+    it (the spec's ``starts_after``), and it counts as healthy only once a query reaches both catalogs.
+    """
+
+    spec = COMPONENTS["trino"]
+
+    def prepare(self) -> None:
+        ctx = self.ctx.stack_context
+        etc = self.ctx.conf_dir("trino")
+        catalog = etc / "catalog"
+        shutil.rmtree(catalog, ignore_errors=True)
+        catalog.mkdir(parents=True)
+        for name, props in stack_config.trino_catalogs(ctx).items():
+            (catalog / f"{name}.properties").write_text(stack_config.to_properties(props))
+        config = {
+            **stack_config.trino_config_properties(ctx),
+            "catalog.config-dir": str(catalog),
+            "plugin.dir": str(self.ctx.components.trino_home() / "plugin"),
+        }
+        (etc / "config.properties").write_text(stack_config.to_properties(config))
+        (etc / "node.properties").write_text(stack_config.to_properties(stack_config.trino_node_properties(ctx)))
+        (etc / "jvm.config").write_text(stack_config.trino_jvm_config(ctx))
+        (etc / "log.properties").write_text("io.trino=INFO\n")
+
+    def launch(self) -> Launch:
+        home = self.ctx.components.trino_home()
+        java_home = self.ctx.components.trino_java_home()
+        etc = self.ctx.conf_dir("trino")
+        node = stack_config.trino_node_properties(self.ctx.stack_context)
+        jvm = [line for line in (etc / "jvm.config").read_text().splitlines() if line.strip()]
+        argv = [
+            str(java_home / "bin" / "java"),
+            "-cp",
+            f"{home}/lib/*",
+            *jvm,
+            *(f"-D{k}={v}" for k, v in node.items()),
+            f"-Dlog.levels-file={etc}/log.properties",
+            f"-Dconfig={etc}/config.properties",
+            "io.trino.server.TrinoServer",
+        ]
+        return Launch(argv, self.ctx.base_env(java_home), home)
+
+    def check(self) -> str | None:
+        try:
+            info = probes.http_json(self.url("trino", "/v1/info"))
+        except (OSError, ValueError):
+            info = None
+        if not info:
+            return "/v1/info does not answer yet"
+        if info.get("starting", True):
+            return "/v1/info says starting"
+        return probes.trino_query_ready(self.url("trino"))
