@@ -37,7 +37,7 @@ def plain(lh: Lakehouse, sql: str) -> pd.DataFrame:
         rows = cur.fetchall()
         return pd.DataFrame(rows, columns=[d[0] for d in cur.description])
     finally:
-        conn.close()
+        conn.close()  # type: ignore[no-untyped-call]
 
 
 def sdk(lh: Lakehouse, sql: str) -> pd.DataFrame:

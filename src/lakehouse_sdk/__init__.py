@@ -36,20 +36,25 @@ from lakehouse_sdk.settings import (
     MetastoreSettings,
     PostgresSettings,
     S3Settings,
+    SettingRow,
+    SettingsWarning,
     SparkSettings,
     TrinoSettings,
 )
 
 if TYPE_CHECKING:
-    from lakehouse_sdk.kube.manage import teardown
+    from lakehouse_sdk.clients.metastore import DatabaseInfo, MetastoreClient, TableInfo
+    from lakehouse_sdk.kube.manage import ComponentStatus, TeardownResult, teardown
     from lakehouse_sdk.kube.options import ProvisionOptions
-    from lakehouse_sdk.kube.provision import provision
-    from lakehouse_sdk.local.runtime import LocalStack
+    from lakehouse_sdk.kube.provision import LayerResult, ProvisionResult, provision
+    from lakehouse_sdk.local.runtime import LocalStack, ServiceStatus, ServiceTiming, UpReport
 
 __all__ = [
     "CheckResult",
     "ComponentError",
+    "ComponentStatus",
     "ConfigurationError",
+    "DatabaseInfo",
     "Endpoint",
     "HealthReport",
     "IcebergSettings",
@@ -57,28 +62,48 @@ __all__ = [
     "Lakehouse",
     "LakehouseError",
     "LakehouseSettings",
+    "LayerResult",
     "LocalSettings",
     "LocalStack",
+    "MetastoreClient",
     "MetastoreSettings",
     "MissingDependencyError",
     "PortInUseError",
     "PostgresSettings",
     "ProvisionError",
     "ProvisionOptions",
+    "ProvisionResult",
     "ProvisionTimeoutError",
     "S3Settings",
+    "ServiceStatus",
+    "ServiceTiming",
     "ServiceUnavailableError",
+    "SettingRow",
+    "SettingsWarning",
     "SparkSettings",
     "StackError",
+    "TableInfo",
+    "TeardownResult",
     "TrinoSettings",
+    "UpReport",
     "__version__",
     "provision",
     "teardown",
 ]
 
 _LAZY = {
+    "ComponentStatus": "lakehouse_sdk.kube.manage",
+    "DatabaseInfo": "lakehouse_sdk.clients.metastore",
+    "LayerResult": "lakehouse_sdk.kube.provision",
     "LocalStack": "lakehouse_sdk.local.runtime",
+    "MetastoreClient": "lakehouse_sdk.clients.metastore",
     "ProvisionOptions": "lakehouse_sdk.kube.options",
+    "ProvisionResult": "lakehouse_sdk.kube.provision",
+    "ServiceStatus": "lakehouse_sdk.local.runtime",
+    "ServiceTiming": "lakehouse_sdk.local.runtime",
+    "TableInfo": "lakehouse_sdk.clients.metastore",
+    "TeardownResult": "lakehouse_sdk.kube.manage",
+    "UpReport": "lakehouse_sdk.local.runtime",
     "provision": "lakehouse_sdk.kube.provision",
     "teardown": "lakehouse_sdk.kube.manage",
 }

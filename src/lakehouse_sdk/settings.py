@@ -123,14 +123,14 @@ class LakehouseSettings(BaseSettings):
         description="where a pod's service-account token and namespace are mounted",
     )
 
-    s3: S3Settings = Field(default_factory=S3Settings)  # type: ignore[arg-type]
-    postgres: PostgresSettings = Field(default_factory=PostgresSettings)  # type: ignore[arg-type]
-    trino: TrinoSettings = Field(default_factory=TrinoSettings)  # type: ignore[arg-type]
-    metastore: MetastoreSettings = Field(default_factory=MetastoreSettings)  # type: ignore[arg-type]
-    spark: SparkSettings = Field(default_factory=SparkSettings)  # type: ignore[arg-type]
-    iceberg: IcebergSettings = Field(default_factory=IcebergSettings)  # type: ignore[arg-type]
-    local: LocalSettings = Field(default_factory=LocalSettings)  # type: ignore[arg-type]
-    kube: KubeSettings = Field(default_factory=KubeSettings)  # type: ignore[arg-type]
+    s3: S3Settings = Field(default_factory=S3Settings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    trino: TrinoSettings = Field(default_factory=TrinoSettings)
+    metastore: MetastoreSettings = Field(default_factory=MetastoreSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    iceberg: IcebergSettings = Field(default_factory=IcebergSettings)
+    local: LocalSettings = Field(default_factory=LocalSettings)
+    kube: KubeSettings = Field(default_factory=KubeSettings)
 
     _provenance: Provenance = PrivateAttr(default_factory=dict)
 

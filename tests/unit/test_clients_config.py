@@ -30,7 +30,7 @@ def test_s3_client_is_path_style_sigv4_with_timeouts_and_retries() -> None:
     client = lh.s3(check=False)
     assert client.meta.endpoint_url == "http://localhost:30900"
     assert client.meta.region_name == "eu-central-1"
-    assert client.meta.config.s3 == {"addressing_style": "path"}
+    assert client.meta.config.s3 == {"addressing_style": "path"}  # type: ignore[attr-defined]
 
 
 def test_storage_options_for_fsspec() -> None:

@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.cli.kube_args import add_cli_arguments, options_from_args
+from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.kube.options import ProvisionOptions
 
 

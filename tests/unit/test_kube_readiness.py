@@ -37,9 +37,10 @@ def test_statefulset_waits_for_the_update_revision() -> None:
         "spec": {"replicas": 1},
         "status": {"observedGeneration": 1, "readyReplicas": 1, "updatedReplicas": 1, "currentRevision": "a"},
     }
-    sts["status"]["updateRevision"] = "b"
+    status: dict[str, object] = sts["status"]  # type: ignore[assignment]
+    status["updateRevision"] = "b"
     assert not readiness(sts).ready
-    sts["status"]["updateRevision"] = "a"
+    status["updateRevision"] = "a"
     assert readiness(sts).ready
 
 

@@ -35,7 +35,7 @@ VARIANTS = [
     ProvisionOptions(persistent=True),
     ProvisionOptions(persistent=True, storage_class="fast-ssd", object_store_size="100Gi", postgres_size="20Gi"),
     ProvisionOptions(namespace="data-team", spark_workers=3, buckets=("raw", "curated"), warehouse_bucket="lake"),
-    ProvisionOptions(spark_workers=0, resources={"trino": {"cpu": "2", "memory": "8Gi", "cpu_limit": "4"}}),
+    ProvisionOptions.build(spark_workers=0, resources={"trino": {"cpu": "2", "memory": "8Gi", "cpu_limit": "4"}}),
 ]
 
 

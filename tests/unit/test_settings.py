@@ -35,7 +35,7 @@ def test_every_pair_of_the_source_order(high: str, low: str, monkeypatch: pytest
     kwargs: dict[str, object] = {}
     _apply(low, monkeypatch, kwargs, "from-low")
     _apply(high, monkeypatch, kwargs, "from-high")
-    settings = LakehouseSettings(**kwargs)  # type: ignore[arg-type]
+    settings = LakehouseSettings(**kwargs)
     assert settings.s3.region == "from-high"
     expected = {
         "kwargs": "keyword argument",
@@ -51,7 +51,7 @@ def test_every_pair_of_the_source_order(high: str, low: str, monkeypatch: pytest
 def test_each_source_beats_the_default(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
     kwargs: dict[str, object] = {}
     _apply(source, monkeypatch, kwargs, "eu-west-9")
-    settings = LakehouseSettings(**kwargs)  # type: ignore[arg-type]
+    settings = LakehouseSettings(**kwargs)
     assert settings.s3.region == "eu-west-9"
     assert LakehouseSettings().s3.region == "us-east-1" or source in {"env", "dotenv", "profile", "standard"}
 

@@ -10,6 +10,7 @@ from lakehouse_sdk.settings import LakehouseSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from pyarrow.fs import S3FileSystem
 
 __all__ = ["arrow_filesystem", "s3_client", "s3_client_config", "s3_time_bound", "storage_options"]
 
@@ -117,10 +118,10 @@ def storage_options(settings: LakehouseSettings, endpoint: Endpoint) -> dict[str
     }
 
 
-def arrow_filesystem(settings: LakehouseSettings, endpoint: Endpoint) -> Any:
+def arrow_filesystem(settings: LakehouseSettings, endpoint: Endpoint) -> S3FileSystem:
     """A ``pyarrow.fs.S3FileSystem`` for the object store."""
     fs = require("pyarrow.fs", extra="trino", purpose="lh.arrow_filesystem()", package="pyarrow")
-    return fs.S3FileSystem(
+    filesystem: S3FileSystem = fs.S3FileSystem(
         access_key=settings.s3.access_key.get_secret_value(),
         secret_key=settings.s3.secret_key.get_secret_value(),
         endpoint_override=endpoint.address,
@@ -130,3 +131,4 @@ def arrow_filesystem(settings: LakehouseSettings, endpoint: Endpoint) -> Any:
         connect_timeout=settings.connect_timeout,
         request_timeout=settings.s3.read_timeout,
     )
+    return filesystem

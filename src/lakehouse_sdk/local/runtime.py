@@ -17,13 +17,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse_sdk.errors import LakehouseError, PortInUseError, StackError
 from lakehouse_sdk.local.components import Components
 from lakehouse_sdk.local.process import ProcessHandle, port_is_free
 from lakehouse_sdk.local.services import SERVICE_ORDER, LocalService, RuntimeContext, build_services
 from lakehouse_sdk.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    from lakehouse_sdk.lakehouse import Lakehouse
 
 __all__ = ["LocalStack", "ServiceStatus", "UpReport", "format_status"]
 
@@ -153,7 +156,7 @@ class LocalStack:
     def handle(self, name: str) -> ProcessHandle:
         return ProcessHandle(name, self.state_dir / "run", self.state_dir / "logs" / f"{name}.log")
 
-    def lakehouse(self) -> Any:
+    def lakehouse(self) -> Lakehouse:
         """A :class:`~lakehouse_sdk.Lakehouse` pointed at this stack."""
         from lakehouse_sdk.lakehouse import Lakehouse
 
