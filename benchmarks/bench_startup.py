@@ -35,7 +35,7 @@ def main() -> None:
     state = args.state_dir or Path(tempfile.mkdtemp(prefix="lakehouse-bench-", dir="/tmp"))
     state.chmod(0o755)
     stack = LocalStack(LakehouseSettings(local={"state_dir": state}))
-    stack.components.ensure_all(progress=False)  # cached components: not part of the measurement
+    stack.artifacts.ensure_all(progress=False)  # cached components: not part of the measurement
     try:
         stack.down(purge=True)
         fresh = _case(stack)

@@ -44,7 +44,7 @@ fi
 
 # 3. local stack components (cached in ~/.cache/lakehouse-sdk) ---------------------------------------
 log "local stack components"
-"$VENV/bin/lakehouse" components
+"$VENV/bin/lakehouse" artifacts
 
 # 4. Kubernetes control plane binaries for the provisioning tests --------------------------------------
 if [ "$SKIP_KUBE" != 1 ] && [ -x scripts/build-kube-tools.sh ]; then

@@ -1,5 +1,5 @@
 """The reference architecture's Service ports and NodePorts, written out by hand as an oracle for the tests
-(the code under test reads lakehouse_sdk.stack.services instead)."""
+(the code under test reads lakehouse_sdk.stack.endpoints instead)."""
 
 # (Service name, Service port) -> NodePort
 REFERENCE_NODEPORTS = {

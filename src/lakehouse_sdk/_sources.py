@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, PydanticBaseSettingsSource
 
 from lakehouse_sdk.errors import ConfigurationError
-from lakehouse_sdk.stack.services import canonical_service_name
+from lakehouse_sdk.stack.endpoints import canonical_endpoint_key
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -121,7 +121,7 @@ class Recorded(PydanticBaseSettingsSource):
         for path, _ in flatten(self.values):
             label = self.label(path) if callable(self.label) else self.label
             if path[0] in {"endpoints", "nodeports"} and len(path) == 2:
-                path = (path[0], canonical_service_name(path[1]) or path[1])
+                path = (path[0], canonical_endpoint_key(path[1]) or path[1])
             out[path] = label
         return out
 
@@ -305,7 +305,7 @@ def _known_path(settings_cls: type[BaseModel], path: tuple[str, ...]) -> bool:
     if head not in _field_names(settings_cls):
         return False
     if head in _SERVICE_KEYS:
-        return len(path) <= 2 and (len(path) == 1 or canonical_service_name(path[1]) is not None)
+        return len(path) <= 2 and (len(path) == 1 or canonical_endpoint_key(path[1]) is not None)
     section = _model_of(settings_cls, head)
     if section is None or len(path) == 1:
         return len(path) == 1
@@ -323,9 +323,9 @@ def _all_names(settings_cls: type[BaseModel]) -> list[str]:
         if section is not None:
             names.extend(env_name((name, sub)) for sub in _field_names(section))
         if name in _SERVICE_KEYS:
-            from lakehouse_sdk.stack.services import SERVICES
+            from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
-            names.extend(env_name((name, key)) for key in SERVICES)
+            names.extend(env_name((name, key)) for key in ENDPOINTS)
     return names
 
 

@@ -13,12 +13,12 @@ from urllib.parse import urlsplit
 
 from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.services import SERVICES, ServiceSpec
+from lakehouse_sdk.stack.endpoints import ENDPOINTS, EndpointSpec
 
 __all__ = ["Endpoint", "forwarded_endpoint", "resolve_endpoint", "resolve_endpoints", "resolve_mode"]
 
 # A URL without a port: the scheme's own port, or the stack's port for its service's scheme.
-_DEFAULT_PORTS = {"http": 80, "https": 443, **{s.scheme: s.port for s in SERVICES.values() if s.scheme != "http"}}
+_DEFAULT_PORTS = {"http": 80, "https": 443, **{s.scheme: s.port for s in ENDPOINTS.values() if s.scheme != "http"}}
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _pod_namespace(settings: LakehouseSettings) -> str | None:
         return None
 
 
-def _explicit(settings: LakehouseSettings, spec: ServiceSpec) -> Endpoint:
+def _explicit(settings: LakehouseSettings, spec: EndpointSpec) -> Endpoint:
     url = settings.endpoints[spec.key]
     source = settings.source_of("endpoints", spec.key)
     parts = urlsplit(url)
@@ -104,7 +104,7 @@ def _explicit(settings: LakehouseSettings, spec: ServiceSpec) -> Endpoint:
 
 def resolve_endpoint(settings: LakehouseSettings, service: str, mode: tuple[str, str] | None = None) -> Endpoint:
     """Resolve one service's endpoint (see the module docstring for the rules)."""
-    spec = SERVICES[service]
+    spec = ENDPOINTS[service]
     if spec.key in settings.endpoints:
         return _explicit(settings, spec)
     chosen, why = mode or resolve_mode(settings)
@@ -138,7 +138,7 @@ def resolve_endpoints(settings: LakehouseSettings) -> dict[str, Endpoint]:
     """All endpoints, resolved without touching the network (``explicit`` mode skips unset services)."""
     mode = resolve_mode(settings)
     out: dict[str, Endpoint] = {}
-    for key in SERVICES:
+    for key in ENDPOINTS:
         if mode[0] == "explicit" and key not in settings.endpoints:
             continue
         out[key] = resolve_endpoint(settings, key, mode)
@@ -147,6 +147,6 @@ def resolve_endpoints(settings: LakehouseSettings) -> dict[str, Endpoint]:
 
 def forwarded_endpoint(settings: LakehouseSettings, service: str, address: tuple[str, int], why: str) -> Endpoint:
     """The endpoint of a port-forward to ``service``'s Kubernetes Service."""
-    spec = SERVICES[service]
+    spec = ENDPOINTS[service]
     reason = f"{why}; port-forward to svc/{spec.dns_name}:{spec.port} in namespace {settings.namespace!r}"
     return Endpoint(spec.key, spec.scheme, address[0], address[1], "port-forward", reason)

@@ -94,11 +94,11 @@ class Lakehouse(Closing):
         In ``port-forward`` mode this opens (once) a local port-forward to the service through the
         Kubernetes API; every other mode only computes the address.
         """
-        from lakehouse_sdk.stack.services import SERVICES, canonical_service_name
+        from lakehouse_sdk.stack.endpoints import ENDPOINTS, canonical_endpoint_key
 
-        key = canonical_service_name(service)
+        key = canonical_endpoint_key(service)
         if key is None:
-            raise ConfigurationError(f"unknown service {service!r}; services are: {', '.join(SERVICES)}")
+            raise ConfigurationError(f"unknown service {service!r}; services are: {', '.join(ENDPOINTS)}")
         if self._mode[0] == "port-forward" and key not in self.settings.endpoints:
             address = self._port_forwarder().local_address(key)
             return forwarded_endpoint(self.settings, key, address, self._mode[1])

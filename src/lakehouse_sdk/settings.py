@@ -61,7 +61,7 @@ from lakehouse_sdk._sources import (
 )
 from lakehouse_sdk.errors import ConfigurationError, register_secret
 from lakehouse_sdk.stack.config import StackValues
-from lakehouse_sdk.stack.services import SERVICES, canonical_service_name
+from lakehouse_sdk.stack.endpoints import ENDPOINTS, canonical_endpoint_key
 
 __all__ = [
     "IcebergSettings",
@@ -242,9 +242,9 @@ class LakehouseSettings(BaseSettings):
             return value
         out: dict[str, Any] = {}
         for key, item in value.items():
-            name = canonical_service_name(str(key))
+            name = canonical_endpoint_key(str(key))
             if name is None:
-                raise ValueError(f"unknown service {key!r}; services are: {', '.join(SERVICES)}")
+                raise ValueError(f"unknown service {key!r}; services are: {', '.join(ENDPOINTS)}")
             out[name] = item
         return out
 

@@ -9,7 +9,7 @@ import tokenize
 from pathlib import Path
 
 from lakehouse_sdk.stack.components import COMPONENTS, startup_order
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "lakehouse_sdk"
 
@@ -111,7 +111,7 @@ def _port_literals() -> set[int]:
 def test_ports_and_service_addresses_only_in_the_stack_description() -> None:
     """No port of the reference table, and no ``service:port`` address, in local/, kube/ or health.py."""
     ports = _port_literals()
-    hosts = "|".join(re.escape(s.dns_name) for s in SERVICES.values())
+    hosts = "|".join(re.escape(s.dns_name) for s in ENDPOINTS.values())
     address = re.compile(rf"\b({hosts})(\.[a-z0-9.-]+)?:\d+")
     files = [*(SRC / "local").rglob("*.py"), *(SRC / "kube").rglob("*.py"), SRC / "health.py"]
     found = []

@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from lakehouse_sdk import LakehouseSettings
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "docs" / "gen_config_reference.py"
@@ -46,7 +46,7 @@ def test_every_explained_setting_has_a_row_with_its_env_var(gen: ModuleType) -> 
             continue
         assert rows.get(row.setting) == row.env_var, row.setting
     for kind in ("endpoints", "nodeports"):
-        for service in SERVICES:
+        for service in ENDPOINTS:
             assert f"{kind}.{service}" in rows
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse_sdk import ConfigurationError, Lakehouse
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 REFERENCE_NODEPORTS = {
     "minio": 30900,
@@ -58,7 +58,7 @@ def test_in_cluster_mode_uses_namespace_qualified_dns(monkeypatch: pytest.Monkey
     assert endpoints["minio-console"].url == "http://minio.data.svc.cluster.local:9001"
     for name, endpoint in endpoints.items():
         assert endpoint.port == REFERENCE_PORTS[name]
-        assert endpoint.host == f"{SERVICES[name].dns_name}.data.svc.cluster.local"
+        assert endpoint.host == f"{ENDPOINTS[name].dns_name}.data.svc.cluster.local"
 
 
 def test_auto_detects_a_pod(monkeypatch: pytest.MonkeyPatch, sa_dir: Path) -> None:

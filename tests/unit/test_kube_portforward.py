@@ -21,7 +21,7 @@ import pytest
 from lakehouse_sdk.errors import ConfigurationError, ServiceUnavailableError, register_secret
 from lakehouse_sdk.kube.portforward import PodTarget, PortForwarder, Stream, pod_is_ready, resolve_target
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 NS = "lh"
 Obj = dict[str, Any]
@@ -182,9 +182,9 @@ def test_resolve_picks_the_newest_ready_pod_and_a_named_port() -> None:
         _pod("new", created="2026-01-02T00:00:00Z"),
         _pod("newest-unready", created="2026-01-03T00:00:00Z", ready=False),
     ]
-    assert resolve_target(SERVICES["trino"], NS, service, pods) == PodTarget("trino", NS, "new", 8080)
+    assert resolve_target(ENDPOINTS["trino"], NS, service, pods) == PodTarget("trino", NS, "new", 8080)
     numeric = _service("trino", [(8080, 18080)])
-    assert resolve_target(SERVICES["trino"], NS, numeric, pods).port == 18080
+    assert resolve_target(ENDPOINTS["trino"], NS, numeric, pods).port == 18080
 
 
 @pytest.mark.parametrize(
@@ -204,7 +204,7 @@ def test_resolve_picks_the_newest_ready_pod_and_a_named_port() -> None:
 )
 def test_resolve_errors_name_the_service_and_the_next_step(service: Obj | None, pods: list[Obj], expected: str) -> None:
     with pytest.raises(ServiceUnavailableError) as info:
-        resolve_target(SERVICES["trino"], NS, service, pods)
+        resolve_target(ENDPOINTS["trino"], NS, service, pods)
     assert expected in str(info.value)
     assert str(info.value).startswith("port-forward to trino: ")
     assert f"kubectl -n {NS} get pods" in str(info.value)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse_sdk import ComponentError, LakehouseSettings, LocalStack, PortInUseError
-from lakehouse_sdk.local.components import Components, java_version
+from lakehouse_sdk.local.artifacts import Artifacts, java_version
 from lakehouse_sdk.local.process import ProcessHandle, _group_alive
 from lakehouse_sdk.local.runtime import ServiceTiming, UpReport
 
@@ -132,7 +132,7 @@ def test_a_wrong_jdk_setting_names_the_setting(tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "java").write_text("")
     (tmp_path / "release").write_text('JAVA_VERSION="17.0.2"\n')
-    components = Components(LakehouseSettings(local={"trino_java_home": tmp_path}))
+    components = Artifacts(LakehouseSettings(local={"trino_java_home": tmp_path}))
     with pytest.raises(ComponentError) as info:
         components.trino_java_home()
     assert "local.trino_java_home" in str(info.value)
@@ -140,7 +140,7 @@ def test_a_wrong_jdk_setting_names_the_setting(tmp_path: Path) -> None:
 
 
 def test_missing_postgres_setting_is_clear(tmp_path: Path) -> None:
-    components = Components(LakehouseSettings(local={"postgres_bin": tmp_path}))
+    components = Artifacts(LakehouseSettings(local={"postgres_bin": tmp_path}))
     with pytest.raises(ComponentError, match="has no initdb"):
         components.postgres_bin()
 

@@ -109,11 +109,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_components(args: argparse.Namespace) -> int:
-    from lakehouse_sdk.local.components import Components
+def cmd_artifacts(args: argparse.Namespace) -> int:
+    from lakehouse_sdk.local.artifacts import Artifacts
 
-    components = Components(_lakehouse(args).settings)
-    for name, path in components.ensure_all(progress=not args.quiet).items():
+    artifacts = Artifacts(_lakehouse(args).settings)
+    for name, path in artifacts.ensure_all(progress=not args.quiet).items():
         print(f"{name:<24} {path}")
     return 0
 
@@ -281,9 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C stops)")
     p.set_defaults(func=cmd_logs)
 
-    p = sub.add_parser("components", help="download, build and cache every local component")
+    p = sub.add_parser("artifacts", aliases=["components"], help="download, build and cache what the local stack runs")
     p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=cmd_components)
+    p.set_defaults(func=cmd_artifacts)
 
     p = sub.add_parser("doctor", help="check every service for real (exit 1 on failure)")
     p.add_argument("--json", action="store_true")

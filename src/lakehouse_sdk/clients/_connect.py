@@ -15,7 +15,7 @@ from typing import Literal
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.errors import ServiceUnavailableError
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 __all__ = ["Failure", "next_step", "no_answer", "probe", "unavailable"]
 
@@ -24,7 +24,7 @@ Failure = Literal["refused", "no-answer", "no-connection"]
 
 def next_step(settings: LakehouseSettings, endpoint: Endpoint, failure: Failure = "refused") -> str:
     """What the user should do when ``endpoint`` does not answer."""
-    spec = SERVICES[endpoint.service]
+    spec = ENDPOINTS[endpoint.service]
     local = endpoint.host in {"localhost", "127.0.0.1", "::1"} and endpoint.mode == "nodeport"
     if failure == "no-answer":
         if local:
@@ -70,7 +70,7 @@ def unavailable(
     settings: LakehouseSettings, endpoint: Endpoint, cause: object, failure: Failure = "refused"
 ) -> ServiceUnavailableError:
     """Build the error for a service that did not answer."""
-    spec = SERVICES[endpoint.service]
+    spec = ENDPOINTS[endpoint.service]
     return ServiceUnavailableError(
         f"{endpoint.service} ({spec.description}) is not reachable at {endpoint.url}: {cause}. "
         f"The endpoint came from mode {endpoint.mode!r}: {endpoint.reason}. "

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from lakehouse_sdk.errors import ConfigurationError, ServiceUnavailableError
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.services import SERVICES, ServiceSpec, canonical_service_name
+from lakehouse_sdk.stack.endpoints import ENDPOINTS, EndpointSpec, canonical_endpoint_key
 
 __all__ = [
     "Cluster",
@@ -116,7 +116,7 @@ def _pod_summary(pod: Obj) -> str:
     return f"{pod['metadata']['name']} ({status.get('phase', 'Unknown')}, Ready={ready}{deleting})"
 
 
-def forward_unavailable(spec: ServiceSpec, namespace: str, problem: str, next_step: str) -> ServiceUnavailableError:
+def forward_unavailable(spec: EndpointSpec, namespace: str, problem: str, next_step: str) -> ServiceUnavailableError:
     return ServiceUnavailableError(
         f"port-forward to {spec.key}: {problem}. {next_step}",
         service=spec.key,
@@ -132,7 +132,7 @@ def _container_port(pod: Obj, name: str) -> int | None:
     return None
 
 
-def resolve_target(spec: ServiceSpec, namespace: str, service: Obj | None, pods: list[Obj]) -> PodTarget:
+def resolve_target(spec: EndpointSpec, namespace: str, service: Obj | None, pods: list[Obj]) -> PodTarget:
     """Pick the pod and container port that connections to ``spec`` go to.
 
     Args:
@@ -197,9 +197,9 @@ def resolve_target(spec: ServiceSpec, namespace: str, service: Obj | None, pods:
 
 
 def service_key(service: str) -> str:
-    key = canonical_service_name(service)
+    key = canonical_endpoint_key(service)
     if key is None:
-        raise ConfigurationError(f"unknown service {service!r}; services are: {', '.join(SERVICES)}")
+        raise ConfigurationError(f"unknown service {service!r}; services are: {', '.join(ENDPOINTS)}")
     return key
 
 

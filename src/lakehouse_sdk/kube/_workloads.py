@@ -15,7 +15,7 @@ from lakehouse_sdk.kube.credentials import SECRET_KEYS, SECRET_NAME
 from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec, Readiness
 from lakehouse_sdk.stack.config import SECRET_ENV
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS
 
 Obj = dict[str, Any]
@@ -48,7 +48,7 @@ ALL_SECRET_ENV = ("s3_access_key", "s3_secret_key", "postgres_password")
 
 def wait_for(image: str, spec: ComponentSpec) -> Obj:
     """An init container that waits until the primary port of every dependency of ``spec`` accepts TCP."""
-    targets = [(SERVICES[COMPONENTS[d].primary.endpoint or ""].dns_name, COMPONENTS[d].primary.container)
+    targets = [(ENDPOINTS[COMPONENTS[d].primary.endpoint or ""].dns_name, COMPONENTS[d].primary.container)
                for d in spec.depends_on]  # fmt: skip
     checks = " && ".join(f"(echo > /dev/tcp/{host}/{port}) 2>/dev/null" for host, port in targets)
     names = ", ".join(f"{h}:{p}" for h, p in targets)
@@ -170,7 +170,7 @@ def init_job_container(options: ProvisionOptions) -> Obj:
         '  echo "bucket $b ready"\n'
         "done\n"
     )
-    s3 = SERVICES["minio"]
+    s3 = ENDPOINTS["minio"]
     env = [
         {"name": "AWS_ENDPOINT_URL", "value": f"{s3.scheme}://{s3.dns_name}:{s3.port}"},
         {"name": "AWS_REGION", "value": options.region},
@@ -262,7 +262,7 @@ def spark_pod(options: ProvisionOptions, role: str) -> Obj:
     else:
         res = options.resources["spark-worker"]
         cores = max(1, int(float(res.cpu[:-1]) / 1000) if res.cpu.endswith("m") else int(float(res.cpu)))
-        master = SERVICES["spark-master"]
+        master = ENDPOINTS["spark-master"]
         args = [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://{master.dns_name}:{master.port}"]
         args += ["--webui-port", ui, "--cores", str(cores), "--memory", _spark_memory(res.memory)]
     container = {

@@ -43,7 +43,7 @@ from lakehouse_sdk.kube._targets import (
     short_error,
 )
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.services import SERVICES, ServiceSpec
+from lakehouse_sdk.stack.endpoints import ENDPOINTS, EndpointSpec
 
 __all__ = ["LOCAL_HOST", "Cluster", "PodTarget", "PortForwarder", "Stream", "pod_is_ready", "resolve_target"]
 
@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 
 
 class _Forward:
-    def __init__(self, spec: ServiceSpec, namespace: str, cluster: Cluster) -> None:
+    def __init__(self, spec: EndpointSpec, namespace: str, cluster: Cluster) -> None:
         self.spec = spec
         self.namespace = namespace
         self.cluster = cluster
@@ -252,8 +252,8 @@ class _Forward:
 class PortForwarder(Closing):
     """Local ports that forward to the stack's Services through the Kubernetes API.
 
-    Each service key of :data:`lakehouse_sdk.stack.services.SERVICES` maps to the Kubernetes Service
-    ``SERVICES[key].dns_name`` and its port ``SERVICES[key].port`` in ``settings.namespace``. A forward
+    Each service key of :data:`lakehouse_sdk.stack.endpoints.ENDPOINTS` maps to the Kubernetes Service
+    ``ENDPOINTS[key].dns_name`` and its port ``ENDPOINTS[key].port`` in ``settings.namespace``. A forward
     listens on ``127.0.0.1`` on a free port; every connection to it gets its own port-forward stream to a
     Ready pod behind the Service. All methods are thread-safe.
 
@@ -285,14 +285,14 @@ class PortForwarder(Closing):
         with self._lock:
             if self._closed:
                 raise forward_unavailable(
-                    SERVICES[key],
+                    ENDPOINTS[key],
                     self.namespace,
                     "the port-forwarder was closed",
                     "Create a new one (or a new Lakehouse)",
                 )
             forward = self._forwards.get(key)
             if forward is None:
-                forward = self._forwards[key] = _Forward(SERVICES[key], self.namespace, self._cluster)
+                forward = self._forwards[key] = _Forward(ENDPOINTS[key], self.namespace, self._cluster)
             return forward
 
     def local_address(self, service: str) -> tuple[str, int]:
@@ -334,7 +334,7 @@ class PortForwarder(Closing):
                 self.local_address(service)
             return
         found: dict[str, Obj | None] = {}
-        for key, spec in SERVICES.items():
+        for key, spec in ENDPOINTS.items():
             if key in self.settings.endpoints:
                 continue
             if spec.dns_name not in found:

@@ -31,7 +31,7 @@ from lakehouse_sdk.kube.manage import (
 from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.kube.render import MINIO_WARNING, NAMESPACE_ANNOTATION, Layer, render
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 __all__ = [
     "ComponentStatus",
@@ -81,7 +81,7 @@ class ProvisionResult:
             f"lakehouse ready in namespace {self.namespace!r} ({self.cluster}) after {self.seconds:.1f}s; "
             f"{len(self.changed)} object(s) changed; credentials: {self.credentials} (in Secret {SECRET_NAME})"
         ]
-        for spec in SERVICES.values():
+        for spec in ENDPOINTS.values():
             where = f"NodePort {spec.node_port}" if self.service_type == "NodePort" else "ClusterIP only"
             address = f"{spec.dns_name}.{self.namespace}.svc:{spec.port}"
             lines.append(f"  {spec.key:<16} {address:<40} {where}")

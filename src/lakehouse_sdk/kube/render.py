@@ -24,7 +24,7 @@ from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec
 from lakehouse_sdk.stack.components import layers as stack_layers
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 __all__ = [
     "CONFIG_HASH_ANNOTATION",
@@ -105,7 +105,7 @@ def _secret(options: ProvisionOptions, credentials: Credentials) -> Obj:
 
 def _service(options: ProvisionOptions, name: str, component: str) -> Obj:
     ports = []
-    for spec in SERVICES.values():
+    for spec in ENDPOINTS.values():
         if spec.dns_name != name:
             continue
         port: Obj = {"name": spec.port_name, "port": spec.port, "targetPort": spec.port, "protocol": "TCP"}
@@ -178,7 +178,7 @@ def _component_objects(
     read = [cm["data"] for cm in cms.values() if set(spec.config_files) & set(cm["data"])]
     extra = (options.buckets,) if spec.workload == "Job" else ()
     config_hash = _hash(secret_hash, *read, *extra)
-    services = list(dict.fromkeys(SERVICES[key].dns_name for key in spec.endpoint_keys))
+    services = list(dict.fromkeys(ENDPOINTS[key].dns_name for key in spec.endpoint_keys))
     objects = [_service(options, name, spec.name) for name in services]
     if spec.workload == "StatefulSet":
         size = getattr(options, _SIZES[spec.name])

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from lakehouse_sdk.errors import LakehouseError, PortInUseError, StackError
-from lakehouse_sdk.local.components import Components
+from lakehouse_sdk.local.artifacts import Artifacts
 from lakehouse_sdk.local.process import ProcessHandle, port_is_free
 from lakehouse_sdk.local.services import SERVICE_ORDER, LocalService, RuntimeContext, build_services
 from lakehouse_sdk.settings import LakehouseSettings
@@ -144,8 +144,8 @@ class LocalStack:
         if state is None:
             state = ROOT_STATE_DIR if os.geteuid() == 0 else self.settings.local.state_path
         self.state_dir = state.expanduser()
-        self.components = Components(self.settings, log=log)
-        self.ctx = RuntimeContext(self.settings, self.components, self.state_dir)
+        self.artifacts = Artifacts(self.settings, log=log)
+        self.ctx = RuntimeContext(self.settings, self.artifacts, self.state_dir)
         self.services: dict[str, LocalService] = build_services(self.ctx)
         self._log = log or (lambda message: print(message, flush=True))
         self._purge_on_exit = False
@@ -230,10 +230,10 @@ class LocalStack:
         """Start every service that is not running, in parallel where dependencies allow; idempotent."""
         if not progress:
             self._log = lambda message: None
-            self.components._log = lambda message: None
+            self.artifacts._log = lambda message: None
         for sub in ("run", "logs", "data", "conf"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-        self.components.ensure_all(progress=progress)
+        self.artifacts.ensure_all(progress=progress)
         t0 = time.monotonic()
         futures: dict[str, Future[ServiceTiming]] = {}
         with ThreadPoolExecutor(max_workers=len(self.services), thread_name_prefix="lakehouse-up") as pool:

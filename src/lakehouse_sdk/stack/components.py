@@ -4,7 +4,7 @@ A spec names the component, the ports it listens on (each with its endpoint key,
 cluster and its NodePort on a host), the components it depends on, how readiness is checked, where it keeps
 data, which configuration files it reads and which credentials it needs. Everything else reads these specs:
 
-- :mod:`lakehouse_sdk.stack.services` derives the endpoint table (``SERVICES``) from the ports;
+- :mod:`lakehouse_sdk.stack.endpoints` derives the endpoint table (``ENDPOINTS``) from the ports;
 - the local runtime (:mod:`lakehouse_sdk.local.services`) turns a spec into a process;
 - the Kubernetes renderer (:mod:`lakehouse_sdk.kube.render`) turns it into a workload, a Service, probes and
   the init containers that wait for its dependencies;

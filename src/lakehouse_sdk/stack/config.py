@@ -87,9 +87,9 @@ class StackContext:
     @classmethod
     def in_cluster(cls, values: StackValues) -> StackContext:
         """Inside the namespace: short Service names and container ports."""
-        from lakehouse_sdk.stack.services import SERVICES
+        from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
-        s3, hms, pg, trino = (SERVICES[k] for k in ("minio", "hive-metastore", "postgres", "trino"))
+        s3, hms, pg, trino = (ENDPOINTS[k] for k in ("minio", "hive-metastore", "postgres", "trino"))
         return cls(
             s3_endpoint=f"http://{s3.dns_name}:{s3.port}",
             metastore_uri=f"thrift://{hms.dns_name}:{hms.port}",

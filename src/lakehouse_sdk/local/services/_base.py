@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from lakehouse_sdk.local.components import Components
+from lakehouse_sdk.local.artifacts import Artifacts
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec
-from lakehouse_sdk.stack.services import SERVICES
+from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
 __all__ = ["LOOPBACK", "Launch", "LocalService", "RuntimeContext", "java_add_opens"]
 
@@ -36,12 +36,12 @@ class RuntimeContext:
     """What the services share: settings, components, directories, ports and the secret environment."""
 
     settings: LakehouseSettings
-    components: Components
+    artifacts: Artifacts
     state: Path
 
     def port(self, key: str) -> int:
         """The local port of an endpoint: ``settings.nodeports``, else the reference NodePort."""
-        node_port = SERVICES[key].node_port
+        node_port = ENDPOINTS[key].node_port
         return self.settings.nodeports.get(key, node_port)
 
     def data_dir(self, name: str) -> Path:
@@ -59,7 +59,7 @@ class RuntimeContext:
         """Addresses as the local services see each other: loopback and the local ports."""
         return stack_config.StackContext.local(
             self.settings.stack_values(),
-            {key: self.port(key) for key in SERVICES},
+            {key: self.port(key) for key in ENDPOINTS},
             trino_data_dir=str(self.data_dir("trino")),
         )
 

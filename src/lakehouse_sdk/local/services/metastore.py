@@ -40,10 +40,10 @@ class HiveMetastore(LocalService):
     spec = COMPONENTS["hive-metastore"]
 
     def _java(self) -> tuple[Path, list[str]]:
-        home = self.ctx.components.hive_home()
+        home = self.ctx.artifacts.hive_home()
         conf = self.ctx.conf_dir("hive-metastore")
         classpath = ":".join([str(conf), f"{home}/lib/*", f"{home}/hadoop-lib/*"])
-        java_home = self.ctx.components.java_home()
+        java_home = self.ctx.artifacts.java_home()
         jvm = [
             str(java_home / "bin" / "java"),
             "-Xms128m",
@@ -70,7 +70,7 @@ class HiveMetastore(LocalService):
             return
         java_home, jvm = self._java()
         env = self.ctx.base_env(java_home)
-        env["METASTORE_HOME"] = str(self.ctx.components.hive_home())
+        env["METASTORE_HOME"] = str(self.ctx.artifacts.hive_home())
         tool = [*jvm, SCHEMA_TOOL[VERSIONS["hive-metastore"].split(".")[0]], "-dbType", "postgres"]
         log = self.ctx.state / "logs" / "hive-metastore-schematool.log"
         cwd = self.ctx.data_dir("hive-metastore")
@@ -91,7 +91,7 @@ class HiveMetastore(LocalService):
         self.init_schema()
         java_home, jvm = self._java()
         env = self.ctx.base_env(java_home)
-        env["METASTORE_HOME"] = str(self.ctx.components.hive_home())
+        env["METASTORE_HOME"] = str(self.ctx.artifacts.hive_home())
         return Launch(
             [*jvm, "org.apache.hadoop.hive.metastore.HiveMetaStore"], env, self.ctx.data_dir("hive-metastore")
         )

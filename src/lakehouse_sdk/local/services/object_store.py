@@ -54,7 +54,7 @@ class SeaweedFS(ObjectStore):
             fh.write(text)
 
     def launch(self) -> Launch:
-        weed = self.ctx.components.weed()
+        weed = self.ctx.artifacts.weed()
         p = self.extra_ports
         argv = [
             str(weed),

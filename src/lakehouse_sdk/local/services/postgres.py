@@ -50,7 +50,7 @@ class Postgres(LocalService):
         user = self.user
         if user is not None:
             _check_traversable(self.ctx.state, user)
-        bin_dir = self.ctx.components.postgres_bin()
+        bin_dir = self.ctx.artifacts.postgres_bin()
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self.pgdata.chmod(0o700)
         self._chown(self.pgdata)
@@ -84,7 +84,7 @@ class Postgres(LocalService):
             raise StackError(f"initdb failed: {(proc.stdout + proc.stderr).strip()[-1500:]}")
 
     def launch(self) -> Launch:
-        bin_dir = self.ctx.components.postgres_bin()
+        bin_dir = self.ctx.artifacts.postgres_bin()
         argv = [
             str(bin_dir / "postgres"),
             "-D",
@@ -105,7 +105,7 @@ class Postgres(LocalService):
         return Launch(argv, self.ctx.base_env(), self.pgdata, self.user)
 
     def check(self) -> str | None:
-        bin_dir = self.ctx.components.postgres_bin()
+        bin_dir = self.ctx.artifacts.postgres_bin()
         proc = subprocess.run(
             [str(bin_dir / "pg_isready"), "-h", LOOPBACK, "-p", str(self.ctx.port("postgres")), "-t", "2"],
             capture_output=True,
@@ -116,7 +116,7 @@ class Postgres(LocalService):
 
     def after_ready(self) -> None:
         s = self.ctx.settings
-        bin_dir = self.ctx.components.postgres_bin()
+        bin_dir = self.ctx.artifacts.postgres_bin()
         env = {**os.environ, "PGPASSWORD": s.postgres.password.get_secret_value()}
         base = [
             str(bin_dir / "psql"),

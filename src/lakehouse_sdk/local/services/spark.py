@@ -20,9 +20,9 @@ def _master_status(url: str) -> Any:
 
 class _Spark(LocalService):
     def _env(self) -> dict[str, str]:
-        java_home = self.ctx.components.java_home()
+        java_home = self.ctx.artifacts.java_home()
         env = self.ctx.base_env(java_home)
-        spark_home = self.ctx.components.spark_home()
+        spark_home = self.ctx.artifacts.spark_home()
         conf = self.ctx.conf_dir("spark")
         env.update(
             {
@@ -40,7 +40,7 @@ class _Spark(LocalService):
         return env
 
     def _spark_class(self) -> str:
-        return str(self.ctx.components.spark_home() / "bin" / "spark-class")
+        return str(self.ctx.artifacts.spark_home() / "bin" / "spark-class")
 
 
 class SparkMaster(_Spark):

@@ -32,7 +32,7 @@ class Trino(LocalService):
         config = {
             **stack_config.trino_config_properties(ctx),
             "catalog.config-dir": str(catalog),
-            "plugin.dir": str(self.ctx.components.trino_home() / "plugin"),
+            "plugin.dir": str(self.ctx.artifacts.trino_home() / "plugin"),
         }
         (etc / "config.properties").write_text(stack_config.to_properties(config))
         (etc / "node.properties").write_text(stack_config.to_properties(stack_config.trino_node_properties(ctx)))
@@ -40,8 +40,8 @@ class Trino(LocalService):
         (etc / "log.properties").write_text("io.trino=INFO\n")
 
     def launch(self) -> Launch:
-        home = self.ctx.components.trino_home()
-        java_home = self.ctx.components.trino_java_home()
+        home = self.ctx.artifacts.trino_home()
+        java_home = self.ctx.artifacts.trino_java_home()
         etc = self.ctx.conf_dir("trino")
         node = stack_config.trino_node_properties(self.ctx.stack_context)
         jvm = [line for line in (etc / "jvm.config").read_text().splitlines() if line.strip()]

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from lakehouse_sdk.stack.components import COMPONENTS
 
-__all__ = ["SERVICES", "SERVICE_NAMES", "ServiceSpec", "canonical_service_name"]
+__all__ = ["ENDPOINTS", "ENDPOINT_KEYS", "EndpointSpec", "canonical_endpoint_key"]
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class EndpointSpec:
     """One endpoint of the stack.
 
     Attributes:
@@ -38,8 +38,8 @@ class ServiceSpec:
     port_name: str = ""
 
 
-SERVICES: dict[str, ServiceSpec] = {
-    p.endpoint: ServiceSpec(
+ENDPOINTS: dict[str, EndpointSpec] = {
+    p.endpoint: EndpointSpec(
         p.endpoint, p.service or c.name, p.container, p.node_port, p.scheme, p.description, c.name, p.name
     )
     for c in COMPONENTS.values()
@@ -47,13 +47,13 @@ SERVICES: dict[str, ServiceSpec] = {
     if p.endpoint is not None and p.node_port is not None
 }
 
-SERVICE_NAMES: tuple[str, ...] = tuple(SERVICES)
+ENDPOINT_KEYS: tuple[str, ...] = tuple(ENDPOINTS)
 
 _ALIASES = {"s3": "minio", "object-store": "minio", "metastore": "hive-metastore", "hms": "hive-metastore"}
 
 
-def canonical_service_name(name: str) -> str | None:
+def canonical_endpoint_key(name: str) -> str | None:
     """Map ``hive_metastore``, ``HIVE-METASTORE`` or ``s3`` to the canonical key, or ``None``."""
     key = name.strip().lower().replace("_", "-")
     key = _ALIASES.get(key, key)
-    return key if key in SERVICES else None
+    return key if key in ENDPOINTS else None

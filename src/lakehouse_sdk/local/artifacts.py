@@ -1,4 +1,4 @@
-"""Components of the local stack: found, or fetched with the ecosystem's own client, verified and cached.
+"""Artifacts of the local stack: found, or fetched with the ecosystem's own client, verified and cached.
 
 Each component is looked up in this order: a path given in settings, the user cache directory, then it is
 obtained through the ordinary client (``mvn`` for Maven artifacts, ``go`` for SeaweedFS, ``pip`` for
@@ -32,10 +32,10 @@ from lakehouse_sdk.local.progress import StepProgress
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS, MavenArtifact, spark_jar_artifacts
 
-__all__ = ["Components", "java_version"]
+__all__ = ["Artifacts", "java_version"]
 
 
-class Components:
+class Artifacts:
     """Finds or fetches every component; ``ensure_all()`` does all of them (``lakehouse components``)."""
 
     def __init__(self, settings: LakehouseSettings, *, log: Callable[[str], None] | None = None) -> None:
