@@ -18,7 +18,13 @@ from typing import Any
 
 from lakehouse_sdk.clients._connect import Failure, next_step, probe
 from lakehouse_sdk.endpoints import Endpoint
-from lakehouse_sdk.errors import ConfigurationError, LakehouseError, ServiceUnavailableError, redact
+from lakehouse_sdk.errors import (
+    ConfigurationError,
+    LakehouseError,
+    MissingDependencyError,
+    ServiceUnavailableError,
+    redact,
+)
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import probes as probes
 
@@ -37,8 +43,9 @@ class CheckResult:
     hint: str = ""
     version: str | None = None
     status: str = "healthy"
-    """``healthy``, ``UNHEALTHY``, or ``partial``: the service answered its protocol, but the client library
-    for the full check is not installed (``ok`` is true; the detail names the extra)."""
+    """``healthy``, ``UNHEALTHY``, ``partial`` (the service answered its protocol, but the client library for
+    the full check is not installed) or ``not checked`` (a client library failed to import); ``ok`` is true
+    for all but ``UNHEALTHY``, and the detail names the extra to install."""
 
 
 @dataclass
@@ -108,7 +115,7 @@ class _Site:
     endpoint: Callable[[str], Endpoint]
 
 
-_COLOURS = {"healthy": "green", "partial": "darkorange"}
+_COLOURS = {"healthy": "green", "partial": "darkorange", "not checked": "gray"}
 
 
 def _http_text(url: str, timeout: float) -> str:
@@ -267,6 +274,8 @@ def _run_one(site: _Site, service: str, timeout: float) -> CheckResult:
         detail, version = CHECKS[service](site, timeout)
     except _PartialCheck as partial:
         status, detail = "partial", partial.detail
+    except MissingDependencyError as missing:  # a client library could not be imported: not the service's fault
+        status, detail = "not checked", str(missing)
     except Exception as exc:
         status = "UNHEALTHY"
         detail = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])[:300]

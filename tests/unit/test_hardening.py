@@ -443,3 +443,33 @@ def test_render_refuses_a_credentials_flag_it_cannot_honour(capsys: pytest.Captu
     assert code == 1
     assert "lakehouse provision --credentials settings" in err
     assert out == ""
+
+
+def test_a_client_library_that_cannot_be_imported_is_not_a_broken_service(tmp_path: Path) -> None:
+    """Trino answers /v1/info, but the trino package cannot be imported: 'not checked', never UNHEALTHY."""
+    script = """
+import http.server, json, sys, threading
+class Info(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"starting": False, "nodeVersion": {"version": "476"}}).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args): pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Info)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+from lakehouse_sdk import Lakehouse
+lh = Lakehouse(mode="explicit", endpoints={"trino": f"http://127.0.0.1:{server.server_port}"})
+result = lh.health(timeout=5)["trino"]
+print(json.dumps([result.ok, result.status, result.detail, result.hint]))
+"""
+    # a broken install: a 'trino' that is found but cannot be imported (the working directory comes first)
+    (tmp_path / "trino").mkdir()
+    (tmp_path / "trino" / "__init__.py").write_text("raise ImportError('broken install', name='trino')\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    ok, status, detail, hint = json.loads(proc.stdout)
+    assert (ok, status) == (True, "not checked"), detail
+    assert "lakehouse-sdk[trino]" in detail
+    assert "lakehouse up --local" not in hint
