@@ -67,6 +67,8 @@ class StackContext:
     trino_data_dir: str
     trino_node_id: str
     values: StackValues
+    # the address Trino announces to itself; None: Trino picks one (a pod has one interface)
+    trino_internal_address: str | None = None
 
     @classmethod
     def local(cls, values: StackValues, ports: Mapping[str, int], *, trino_data_dir: str) -> StackContext:
@@ -82,6 +84,8 @@ class StackContext:
             trino_data_dir=trino_data_dir,
             trino_node_id="lakehouse-local-trino",
             values=values,
+            # on a host with more interfaces (containers, VPNs) Trino could announce one that is not its own
+            trino_internal_address=host,
         )
 
     @classmethod
@@ -223,7 +227,10 @@ def trino_config_properties(ctx: StackContext) -> dict[str, str]:
 
 
 def trino_node_properties(ctx: StackContext) -> dict[str, str]:
-    return {"node.environment": "lakehouse", "node.id": ctx.trino_node_id, "node.data-dir": ctx.trino_data_dir}
+    props = {"node.environment": "lakehouse", "node.id": ctx.trino_node_id, "node.data-dir": ctx.trino_data_dir}
+    if ctx.trino_internal_address:
+        props["node.internal-address"] = ctx.trino_internal_address
+    return props
 
 
 def trino_jvm_config(ctx: StackContext) -> str:
