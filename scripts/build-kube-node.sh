@@ -67,8 +67,7 @@ have_cmd runc || need_pkgs+=(runc)
 [ -x /usr/lib/cni/bridge ] || need_pkgs+=(containernetworking-plugins)
 have_cmd iptables || need_pkgs+=(iptables)
 have_cmd conntrack || need_pkgs+=(conntrack)
-[ -x /bin/busybox ] && file_is_static=$(LC_ALL=C ldd /bin/busybox 2>&1 | grep -c 'not a dynamic') || file_is_static=0
-[ "$file_is_static" != 0 ] || need_pkgs+=(busybox-static)
+dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need_pkgs+=(busybox-static)
 have_cmd gcc || need_pkgs+=(gcc libc6-dev)
 have_cmd ip || need_pkgs+=(iproute2)
 have_cmd nsenter || need_pkgs+=(util-linux)
@@ -259,10 +258,10 @@ build_pause() {
 # ---------------------------------------------------------------- OCI archives
 # tests/kube/realnode.py writes the archive (stdlib only: tar + sha256 + JSON); a stamp holds the inputs'
 # checksums so an unchanged image is not rewritten.
-oci_archive() { # oci_archive NAME REF ENTRYPOINT-JSON [--symlinks-from FILE] SRC:DEST...
-  local name=$1 ref=$2 entry=$3; shift 3
+oci_archive() { # oci_archive NAME REF [realnode.py oci-archive options] HOSTFILE:PATH...
+  local name=$1 ref=$2; shift 2
   local out=$IMAGE_DIR/$name.oci.tar stamp=$IMAGE_DIR/$name.stamp s want
-  want=$ref$'\n'$entry
+  want=$ref
   for s in "$@"; do
     if [ -f "${s%%:*}" ]; then want+=$'\n'"$s $(sha256sum "${s%%:*}" | cut -d' ' -f1)"; else want+=$'\n'"$s"; fi
   done
@@ -271,7 +270,7 @@ oci_archive() { # oci_archive NAME REF ENTRYPOINT-JSON [--symlinks-from FILE] SR
     log "image $ref: up to date"
     return 0
   fi
-  python3 "$HERE/../tests/kube/realnode.py" oci-archive --out "$out.tmp" --ref "$ref" --entrypoint "$entry" "$@"
+  python3 "$HERE/../tests/kube/realnode.py" oci-archive --out "$out.tmp" --ref "$ref" "$@"
   mv -f "$out.tmp" "$out"
   printf '%s\n' "$want" >"$stamp"
   log "image $ref: $out"
@@ -286,11 +285,23 @@ want coredns && build_coredns
 want crictl && build_crictl
 want images || { log "done ($((SECONDS - T0))s)"; exit 0; }
 BUSYBOX_VERSION=$(dpkg-query -W -f '${Version}' busybox-static 2>/dev/null | sed 's/^[0-9]*://; s/-.*//')
-oci_archive pause "localhost/lakehouse/pause:$KUBE_VERSION" '["/pause"]' "$BIN_DIR/pause:/pause"
+# entrypoints as in the upstream images: pause and coredns have one, busybox only CMD ["sh"]
+oci_archive pause "localhost/lakehouse/pause:$KUBE_VERSION" --entrypoint '["/pause"]' "$BIN_DIR/pause:/pause"
 # every applet as a symlink to /bin/busybox, as in the upstream busybox image
 /bin/busybox --list-full | sed 's#^#/#; s#$# /bin/busybox#' | grep -v '^/bin/busybox ' >"$IMAGE_DIR/busybox.links"
-oci_archive busybox "localhost/lakehouse/busybox:${BUSYBOX_VERSION:-static}" '["/bin/sh"]' \
-  --symlinks-from "$IMAGE_DIR/busybox.links" /bin/busybox:/bin/busybox
-oci_archive coredns "localhost/lakehouse/coredns:$COREDNS_VERSION" '["/coredns"]' "$BIN_DIR/coredns:/coredns"
+# Static glibc cannot resolve host names by itself (getaddrinfo dlopens the NSS modules: without them
+# wget/nc fail with "bad address", or crash): the image carries the same glibc's NSS libraries.
+# (busybox's nslookup has its own resolver and works without them.)
+printf 'hosts: files dns\n' >"$IMAGE_DIR/busybox.nsswitch.conf"
+NSS_FILES=()
+for lib in libc.so.6 libnss_files.so.2 libnss_dns.so.2 libresolv.so.2; do
+  NSS_FILES+=("$(readlink -f "/lib/x86_64-linux-gnu/$lib"):/lib/x86_64-linux-gnu/$lib")
+done
+NSS_FILES+=("$(readlink -f /lib64/ld-linux-x86-64.so.2):/lib64/ld-linux-x86-64.so.2")
+oci_archive busybox "localhost/lakehouse/busybox:${BUSYBOX_VERSION:-static}" --cmd '["sh"]' \
+  --symlinks-from "$IMAGE_DIR/busybox.links" /bin/busybox:/bin/busybox \
+  "$IMAGE_DIR/busybox.nsswitch.conf:/etc/nsswitch.conf" "${NSS_FILES[@]}"
+oci_archive coredns "localhost/lakehouse/coredns:$COREDNS_VERSION" --entrypoint '["/coredns"]' \
+  "$BIN_DIR/coredns:/coredns"
 log "node binaries ready in $BIN_DIR, images in $IMAGE_DIR ($((SECONDS - T0))s)"
 echo "$BIN_DIR"

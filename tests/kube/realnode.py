@@ -63,6 +63,16 @@ CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
 CNI_BIN_DIR = Path("/usr/lib/cni")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STATE_DIR = Path("/run/lakehouse-realnode")
+# Host-wide sysctls the kubelet sets at start when protectKernelDefaults is false (and refuses to start with
+# when it is true and they differ). They are not per network namespace: saved before and restored after.
+KERNEL_TUNABLES = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+)
 BUILD_HINT = (
     "Build them with scripts/build-kube-tools.sh and scripts/build-kube-node.sh "
     "(scripts/setup.sh runs both), or point LAKEHOUSE_KUBE_BIN at a directory that has them."
@@ -124,6 +134,7 @@ class RealNode:
     cgroup_name: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    kernel_tunables: dict[str, str] = field(default_factory=dict)
     _provisioner: PathProvisioner | None = None
     _stopped: bool = False
 
@@ -203,6 +214,7 @@ class RealNode:
         for name in ("kube-proxy", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd", "containerd"):
             _terminate(self.processes.pop(name, None))
         problems += _teardown(self.workdir, self.network, self.cgroup_name)
+        problems += _restore_tunables(self.kernel_tunables)
         with contextlib.suppress(FileNotFoundError):
             (STATE_DIR / f"{self.network.netns}.json").unlink()
         if problems:
@@ -210,7 +222,10 @@ class RealNode:
 
     def leftovers(self) -> list[str]:
         """What of this node is still there (empty after a clean stop): processes, mounts, netns, cgroups."""
-        return _leftovers(self.workdir, self.network, self.cgroup_name)
+        found = _leftovers(self.workdir, self.network, self.cgroup_name)
+        now = _read_tunables()
+        found += [f"sysctl {k}={now[k]} (was {v})" for k, v in self.kernel_tunables.items() if now.get(k) != v]
+        return found
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -402,6 +417,22 @@ def _teardown(workdir: Path, network: NodeNetwork, cgroup_name: str) -> list[str
     return problems
 
 
+def _read_tunables() -> dict[str, str]:
+    return {t: Path("/proc/sys", t).read_text().strip() for t in KERNEL_TUNABLES}
+
+
+def _restore_tunables(saved: dict[str, str]) -> list[str]:
+    problems = []
+    for name, value in saved.items():
+        path = Path("/proc/sys", name)
+        try:
+            if path.read_text().strip() != value:
+                path.write_text(value)
+        except OSError as exc:
+            problems.append(f"sysctl {name}: could not restore {value}: {exc}")
+    return problems
+
+
 def _leftovers(workdir: Path, network: NodeNetwork, cgroup_name: str) -> list[str]:
     found = [f"process {p}" for p in sorted(_cgroup_pids(cgroup_name))]
     found += [f"mount {m}" for m in _mounts_under(workdir)]
@@ -424,6 +455,7 @@ def cleanup_stale(netns: str = NodeNetwork.netns) -> None:
             os.kill(pid, signal.SIGKILL)
     network = NodeNetwork(**state["network"])
     problems = _teardown(Path(state["workdir"]), network, state["cgroup"])
+    problems += _restore_tunables(state.get("kernel_tunables", {}))
     if problems:
         raise RealNodeError(f"could not clean up the earlier node {netns}: {problems}")
     record.unlink()
@@ -871,7 +903,7 @@ def write_oci_archive(
     ref: str,
     files: Sequence[tuple[Path, str]],
     *,
-    entrypoint: Sequence[str],
+    entrypoint: Sequence[str] = (),
     cmd: Sequence[str] = (),
     env: Sequence[str] = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",),
     symlinks: Sequence[tuple[str, str]] = (),
@@ -919,7 +951,12 @@ def write_oci_archive(
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Entrypoint": list(entrypoint), "Cmd": list(cmd) or None, "Env": list(env), "WorkingDir": "/"},
+        "config": {
+            "Entrypoint": list(entrypoint) or None,
+            "Cmd": list(cmd) or None,
+            "Env": list(env),
+            "WorkingDir": "/",
+        },
         "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
         "history": [{"created_by": "tests/kube/realnode.py oci-archive"}],
     }
@@ -1025,6 +1062,7 @@ def start_real_node(
         kubeconfig=_kubeconfig(workdir / "etc" / "admin.kubeconfig", server, pki, "admin"),
         cgroup_name=cgroup_name,
     )
+    node.kernel_tunables = _read_tunables()
     t_start = time.monotonic()
 
     def mark(step: str) -> None:
@@ -1071,7 +1109,7 @@ def start_real_node(
             str(bin_dir / "etcd"), "--name", "realnode", "--data-dir", str(workdir / "etcd"),
             "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
             "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-            "--initial-cluster", "realnode=http://127.0.0.1:2380", "--listen-metrics-urls", "",
+            "--initial-cluster", "realnode=http://127.0.0.1:2380",
             "--unsafe-no-fsync", "--log-level", "warn",
         ])  # fmt: skip
         spawn("kube-apiserver", [
@@ -1090,7 +1128,7 @@ def start_real_node(
             "--service-account-key-file", str(pki / "sa.key"),
             "--service-account-signing-key-file", str(pki / "sa.key"),
             "--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "NodeRestriction",
-            "--allow-privileged", "true", "--profiling", "false",
+            "--allow-privileged=true", "--profiling=false",
         ])  # fmt: skip
         wait(
             "the API server (/readyz)",
@@ -1186,6 +1224,7 @@ def _record_state(node: RealNode) -> None:
         "cgroup": node.cgroup_name,
         "network": node.network.__dict__,
         "pids": [p.pid for p in node.processes.values()],
+        "kernel_tunables": node.kernel_tunables,
     }
     _write(STATE_DIR / f"{node.network.netns}.json", json.dumps(state))
 
@@ -1197,7 +1236,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     oci = sub.add_parser("oci-archive", help="write a one-layer OCI image archive")
     oci.add_argument("--out", type=Path, required=True)
     oci.add_argument("--ref", required=True, help="full image name, e.g. localhost/lakehouse/busybox:1.35")
-    oci.add_argument("--entrypoint", required=True, help="JSON list")
+    oci.add_argument("--entrypoint", default="[]", help="JSON list")
     oci.add_argument("--cmd", default="[]", help="JSON list")
     oci.add_argument("--symlink", action="append", default=[], help="LINK=TARGET (repeatable)")
     oci.add_argument("--symlinks-from", type=Path, help="file with one 'LINK TARGET' pair a line")
