@@ -63,16 +63,18 @@ CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
 CNI_BIN_DIR = Path("/usr/lib/cni")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STATE_DIR = Path("/run/lakehouse-realnode")
-# Host-wide sysctls the kubelet sets at start when protectKernelDefaults is false (and refuses to start with
-# when it is true and they differ). They are not per network namespace: saved before and restored after.
-KERNEL_TUNABLES = (
-    "vm/overcommit_memory",
-    "vm/panic_on_oom",
-    "kernel/panic",
-    "kernel/panic_on_oops",
-    "kernel/keys/root_maxkeys",
-    "kernel/keys/root_maxbytes",
-)
+# Host-wide sysctls (not per network namespace) the kubelet checks at start, with the values it wants: with
+# protectKernelDefaults false it writes them, with true it refuses to start if they differ. The kubelet runs
+# in a mount namespace of its own where these /proc/sys files are covered by files holding its values, with
+# protectKernelDefaults true: it changes nothing on the host. (They are also saved and restored, for safety.)
+KERNEL_TUNABLES = {
+    "vm/overcommit_memory": "1",
+    "vm/panic_on_oom": "0",
+    "kernel/panic": "10",
+    "kernel/panic_on_oops": "1",
+    "kernel/keys/root_maxkeys": "1000000",
+    "kernel/keys/root_maxbytes": "25000000",
+}
 BUILD_HINT = (
     "Build them with scripts/build-kube-tools.sh and scripts/build-kube-node.sh "
     "(scripts/setup.sh runs both), or point LAKEHOUSE_KUBE_BIN at a directory that has them."
@@ -644,7 +646,7 @@ evictionHard:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
-protectKernelDefaults: false
+protectKernelDefaults: true
 """
 
 
@@ -1098,8 +1100,12 @@ def start_real_node(
         _wait_for(what, probe, limit, node.log_path(component))
 
     try:
-        _make_cgroups(cgroup_name)
         _record_state(node)
+        # A shared bind mount of the workdir, before anything is mounted below it: mounts made under it in the
+        # kubelet's mount namespace then show up in the host's (and the teardown unmounts it last).
+        _run(["mount", "--bind", str(workdir), str(workdir)])
+        _run(["mount", "--make-shared", str(workdir)])
+        _make_cgroups(cgroup_name)
         _setup_network(network)
         _make_pki(pki, network, node_name)
         mark("network+pki")
@@ -1178,7 +1184,8 @@ def start_real_node(
             _kube_proxy_config(network, workdir / "etc" / "kube-proxy.kubeconfig", node_name),
         )
         spawn("kubelet", [
-            str(bin_dir / "kubelet"), "--config", str(workdir / "etc" / "kubelet.yaml"),
+            *_kubelet_mount_namespace(workdir), str(bin_dir / "kubelet"),
+            "--config", str(workdir / "etc" / "kubelet.yaml"),
             "--kubeconfig", str(workdir / "etc" / "kubelet.kubeconfig"),
             "--root-dir", str(workdir / "kubelet"), "--cert-dir", str(pki),
             "--hostname-override", node_name, "--node-ip", network.node_ip, "--v", "1",
@@ -1207,6 +1214,22 @@ def start_real_node(
             node.stop()
         raise
     return node
+
+
+def _kubelet_mount_namespace(workdir: Path) -> list[str]:
+    """A command prefix: a mount namespace for the kubelet in which the KERNEL_TUNABLES read as it wants them.
+
+    The workdir is a shared mount (see start_real_node), so the volumes the kubelet mounts under it (secrets,
+    service account tokens) propagate to the host's mount namespace, where containerd and runc use them.
+    /proc is a private mount: the covering bind mounts stay in the kubelet's namespace.
+    """
+    fake = workdir / "etc" / "kubelet-sysctl"
+    script = ["set -e"]
+    for name, value in KERNEL_TUNABLES.items():
+        f = _write(fake / name.replace("/", "."), value + "\n")
+        script.append(f"mount --bind {f} /proc/sys/{name}")
+    script.append('exec "$@"')
+    return ["unshare", "--mount", "--propagation", "unchanged", "--", "sh", "-c", "\n".join(script), "kubelet"]
 
 
 def _node_ready(node: RealNode) -> bool:

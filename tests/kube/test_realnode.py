@@ -253,6 +253,7 @@ apiVersion: v1
 kind: Pod
 metadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}
 spec:
+  terminationGracePeriodSeconds: 1
   securityContext: {{runAsUser: 1000, runAsGroup: 1000}}
   containers:
   - name: main
