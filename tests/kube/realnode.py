@@ -400,6 +400,24 @@ def _teardown(workdir: Path, network: NodeNetwork, cgroup_name: str) -> list[str
     if pids := _cgroup_pids(cgroup_name):
         problems.append(f"processes still alive in cgroup /{cgroup_name}: {sorted(pids)}")
     problems += _unmount_all(workdir)
+    # containerd-shim's sockets live in a fixed directory; a killed shim leaves its socket file behind
+    tasks = workdir / "containerd" / "state" / "io.containerd.runtime.v2.task"
+    for address in tasks.glob("*/*/address") if tasks.is_dir() else ():
+        with contextlib.suppress(OSError, ValueError):
+            sock = Path(address.read_text().strip().removeprefix("unix://"))
+            if sock.parent == Path("/run/containerd/s"):
+                sock.unlink(missing_ok=True)
+    # the kubelet keeps symlinks to container logs in a fixed directory; drop the ones that point at us
+    logs = Path("/var/log/containers")
+    if logs.is_dir():
+        for link in logs.iterdir():
+            with contextlib.suppress(OSError):
+                if link.is_symlink() and str(workdir.resolve()) in os.readlink(link):
+                    link.unlink()
+    # directories the runtime and the kubelet create at fixed places, removed only when nothing else uses them
+    for empty in (Path("/run/containerd/s"), Path("/run/containerd"), Path("/var/log/containers")):
+        with contextlib.suppress(OSError):
+            empty.rmdir()
     if _netns_exists(network.netns):
         # Deleting the namespace removes its interfaces (the veth pair, the CNI bridge, pod veths) and all
         # of its iptables rules and chains; the host routes through the veth go with it.
@@ -409,13 +427,6 @@ def _teardown(workdir: Path, network: NodeNetwork, cgroup_name: str) -> list[str
     if Path("/sys/class/net", network.host_veth).exists():
         subprocess.run(["ip", "link", "delete", network.host_veth], capture_output=True, check=False)
     problems += _remove_cgroups(cgroup_name)
-    # the kubelet keeps symlinks to container logs in a fixed directory; drop the ones that point at us
-    logs = Path("/var/log/containers")
-    if logs.is_dir():
-        for link in logs.iterdir():
-            with contextlib.suppress(OSError):
-                if link.is_symlink() and str(workdir.resolve()) in os.readlink(link):
-                    link.unlink()
     return problems
 
 
