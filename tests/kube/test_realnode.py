@@ -6,27 +6,21 @@ network namespace; the tests only talk to the node address, to pod and service I
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.kube.realnode import (
-    RealNode,
-    RealNodeError,
-    default_bin_dir,
-    default_image_dir,
-    start_real_node,
-)
+from tests.kube.realnode import RealNode, default_image_dir
 
 pytestmark = pytest.mark.kube
 
 # Read at import, before the autouse fixture clears LAKEHOUSE_* for each test.
-BIN_DIR = default_bin_dir()
 IMAGE_DIR = default_image_dir()
 NS = "realnode-test"
 
@@ -40,28 +34,10 @@ def _busybox_image() -> str:
 
 
 @pytest.fixture(scope="session")
-def real_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealNode]:
-    workdir = tmp_path_factory.mktemp("realnode")
-    start = time.monotonic()
-    try:
-        node = start_real_node(workdir, bin_dir=BIN_DIR, image_dir=IMAGE_DIR)
-    except RealNodeError as exc:
-        pytest.fail(f"the real node did not start: {exc}", pytrace=False)
-    print(f"\nreal node up in {time.monotonic() - start:.1f}s: {node.timings}")
-    node.kubectl("create", "namespace", NS)
-    try:
-        yield node
-    finally:
-        start = time.monotonic()
-        node.stop()
-        print(f"\nreal node stopped in {time.monotonic() - start:.1f}s")
-    assert node.leftovers() == [], "stopping the node left things behind"
-
-
-@pytest.fixture(scope="session")
 def busybox(real_node: RealNode) -> str:
     image = _busybox_image()
     assert image in real_node.images()
+    real_node.kubectl("create", "namespace", NS)
     return image
 
 
@@ -82,7 +58,7 @@ def _http_get(url: str, timeout: float = 5) -> str:
         return str(resp.read().decode())
 
 
-def test_node_is_ready_at_its_own_address(real_node: RealNode) -> None:
+def test_node_is_ready_at_its_own_address(real_node: RealNode, busybox: str) -> None:
     node = real_node.kubectl_json("get", "node", real_node.node_name)
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
     assert ready == "True"
@@ -223,7 +199,7 @@ def test_nodeport_answers_at_the_node_address_only(web: RealNode) -> None:
     assert web.network.pod_cidr not in host_rules
 
 
-def test_missing_image_fails_locally_without_pulling(real_node: RealNode) -> None:
+def test_missing_image_fails_locally_without_pulling(real_node: RealNode, busybox: str) -> None:
     real_node.apply(f"""
 apiVersion: v1
 kind: Pod
@@ -289,3 +265,52 @@ spec:
     while time.monotonic() < deadline and path.exists():
         time.sleep(0.5)
     assert not path.exists()
+
+
+def _docker_archive(oci_archive: Path, out: Path, repo_tag: str) -> None:
+    """Repack a one-layer OCI archive as a `docker save` archive (manifest.json with RepoTags)."""
+    with tarfile.open(oci_archive) as src:
+
+        def read(name: str) -> bytes:
+            member = src.extractfile(name)
+            assert member is not None
+            return member.read()
+
+        def blob(digest: str) -> bytes:
+            return read("blobs/sha256/" + digest.split(":")[1])
+
+        index = json.loads(read("index.json"))
+        manifest = json.loads(blob(index["manifests"][0]["digest"]))
+        config, layer = blob(manifest["config"]["digest"]), blob(manifest["layers"][0]["digest"])
+    docker_manifest = [{"Config": "config.json", "RepoTags": [repo_tag], "Layers": ["layer.tar"]}]
+    with tarfile.open(out, "w") as dst:
+        for name, data in (
+            ("config.json", config),
+            ("layer.tar", layer),
+            ("manifest.json", json.dumps(docker_manifest).encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+
+
+def test_docker_archive_loads_under_its_repo_tag_and_runs(real_node: RealNode, busybox: str, tmp_path: Path) -> None:
+    # how an image builder's `docker save` / `podman save` output is used: the name a manifest references
+    archive = tmp_path / "image.tar"
+    _docker_archive(IMAGE_DIR / "busybox.oci.tar", archive, "docker.io/lakehouse-test/from-docker-archive:1.0")
+    assert real_node.load_image(archive) == ["docker.io/lakehouse-test/from-docker-archive:1.0"]
+    assert "docker.io/lakehouse-test/from-docker-archive:1.0" in real_node.images()
+    # a pod may use the short form: the CRI normalises it to the same docker.io name
+    real_node.apply(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: from-archive, namespace: {NS}, labels: {{app: from-archive}}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: lakehouse-test/from-docker-archive:1.0
+    command: ["sh", "-c", "echo loaded-from-a-docker-archive; exec sleep 3600"]
+""")
+    _wait_ready(real_node, "app=from-archive")
+    assert "loaded-from-a-docker-archive" in real_node.kubectl("-n", NS, "logs", "from-archive")
