@@ -6,10 +6,12 @@ network namespace; the tests only talk to the node address, to pod and service I
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
 import subprocess
 import tarfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -314,3 +316,28 @@ spec:
 """)
     _wait_ready(real_node, "app=from-archive")
     assert "loaded-from-a-docker-archive" in real_node.kubectl("-n", NS, "logs", "from-archive")
+
+
+def test_pods_reach_a_server_on_the_host_address(web: RealNode) -> None:
+    # e.g. a Spark driver on the host with executors in pods: it listens on the host end of the node's veth
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"hello-from-the-host"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((web.host_ip, 0), Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://{web.host_ip}:{server.server_address[1]}/"
+        got = _from_client(web, "timeout", "10", "wget", "-q", "-O-", url)
+        assert got.stdout == "hello-from-the-host", got.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
