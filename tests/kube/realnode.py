@@ -1296,14 +1296,18 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "cleanup":
         cleanup_stale()
         return 0
+    stop = threading.Event()
+    # explicit handlers: a shell's background job starts with SIGINT ignored, and SIGTERM would kill us bare
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
     node = start_real_node(args.workdir)
     print(f"node up: {node.timings}\nexport KUBECONFIG={node.kubeconfig}", flush=True)
     try:
-        signal.pause()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(1):
+            pass
     finally:
         node.stop()
+        print("node stopped", flush=True)
     return 0
 
 
