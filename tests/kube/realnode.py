@@ -1179,7 +1179,9 @@ def start_real_node(
         _write(workdir / "cni" / "net.d" / "10-lakehouse.conflist", _cni_config(workdir, network))
         _write(workdir / "resolv.conf", "# the node has no upstream resolver: pods with dnsPolicy Default get none\n")
         # A proxy that refuses (loopback of the node's namespace): any registry pull fails at once, locally.
-        env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+        refuse = "http://127.0.0.1:9"
+        env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+        env.update(HTTP_PROXY=refuse, HTTPS_PROXY=refuse, http_proxy=refuse, https_proxy=refuse)
         spawn("containerd", ["containerd", "--config", str(workdir / "etc" / "containerd.toml")], env=env)
         wait("containerd", "containerd", lambda: sock.exists() and bool(node.ctr("version", timeout=10)))
         for archive in (*(image_dir / f"{i}.oci.tar" for i in IMAGE_ARCHIVES), *extra_images):
