@@ -804,7 +804,7 @@ class PathProvisioner:
     pending claim of its class, and deletes PV and directory when a released PV has reclaimPolicy Delete.
     """
 
-    def __init__(self, node: RealNode, root: Path, interval: float = 1.5) -> None:
+    def __init__(self, node: RealNode, root: Path, interval: float = 2.0) -> None:
         self.node = node
         self.root = root
         self.interval = interval
