@@ -5,7 +5,7 @@
 #   kubelet kube-proxy        k8s.io/kubernetes $KUBE_VERSION (the same wrapper-module approach and pins as
 #                             build-kube-tools.sh, in a wrapper of its own: the kubelet needs more go.sum lines)
 #   coredns                   github.com/coredns/coredns $COREDNS_VERSION, with only the plugins the harness uses
-#   crictl                    sigs.k8s.io/cri-tools (debugging aid, not needed by the tests)
+#   crictl                    sigs.k8s.io/cri-tools (the harness's stop() removes pods through the CRI with it)
 #   pause                     gcc -static of build/pause/linux/pause.c from the k8s.io/kubernetes module
 # and, in "$KUBE_DIR/images", OCI image archives (loadable with `ctr -n k8s.io images import`):
 #   pause.oci.tar     localhost/lakehouse/pause:<KUBE_VERSION>     the sandbox ("infra") image
@@ -14,7 +14,7 @@
 # Debian packages the node needs (containerd, runc, CNI plugins, iptables, conntrack, busybox-static, gcc)
 # are installed with apt-get when missing.
 #
-# Idempotent: anything whose version already matches the pins is skipped; a warm run takes a few seconds.
+# Idempotent: anything whose version already matches the pins is skipped; a warm run takes under a second.
 #
 # Usage: scripts/build-kube-node.sh [--force] [--print-bin-dir] [--no-apt]
 #   --force           rebuild everything even if the versions match
@@ -31,7 +31,6 @@ COREDNS_VERSION=v1.15.0       # github.com/coredns/coredns (go 1.26.0)
 CRICTL_VERSION=v1.34.0        # sigs.k8s.io/cri-tools (v1.35.0 is not served by the module proxy)
 MIN_GO=1.26.0
 FALLBACK_TOOLCHAIN=go1.26.8
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack busybox-static gcc libc6-dev iproute2 util-linux)
 
 # ---------------------------------------------------------------- paths / options
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -81,7 +80,6 @@ if ((${#need_pkgs[@]})); then
     $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
   fi
 fi
-: "${APT_PACKAGES[@]}"  # documented list; the checks above decide what is installed
 
 # ---------------------------------------------------------------- Go toolchain
 command -v go >/dev/null 2>&1 || die "go is not on PATH (scripts/setup.sh installs it)"
