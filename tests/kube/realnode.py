@@ -463,6 +463,9 @@ def cleanup_stale(netns: str = NodeNetwork.netns) -> None:
     if not record.exists():
         return
     state = json.loads(record.read_text())
+    owner = state.get("owner")
+    if owner and owner != os.getpid() and Path(f"/proc/{owner}").exists():
+        raise RealNodeError(f"a node {netns} of process {owner} is running (workdir {state['workdir']}): stop it first")
     for pid in state.get("pids", []):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
@@ -1251,6 +1254,7 @@ def _record_state(node: RealNode) -> None:
     """What cleanup_stale() needs if this process dies without stop()."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     state = {
+        "owner": os.getpid(),
         "workdir": str(node.workdir),
         "cgroup": node.cgroup_name,
         "network": node.network.__dict__,
