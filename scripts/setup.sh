@@ -50,5 +50,8 @@ log "local stack components"
 if [ "$SKIP_KUBE" != 1 ] && [ -x scripts/build-kube-tools.sh ]; then
   log "Kubernetes test binaries"
   scripts/build-kube-tools.sh
+  # kubelet, kube-proxy, CoreDNS, crictl, pause + node images, and containerd/runc/CNI from Debian
+  log "Kubernetes node (real kubelet) binaries and images"
+  scripts/build-kube-node.sh
 fi
 log "setup done in $(( $(date +%s) - t0 ))s"

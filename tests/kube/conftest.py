@@ -1,7 +1,8 @@
 """A real Kubernetes control plane for the ``kube`` tests: kwok's binary runtime with locally built binaries.
 
 kube-apiserver, kube-controller-manager, kube-scheduler and etcd are real; kwok simulates the node and the
-kubelet, so Deployments become available and Jobs complete without containers. The binaries come from
+kubelet, so Deployments become available and Jobs complete without containers. (``real_node`` is the other
+kind: a real kubelet, containerd and CoreDNS, see realnode.py.) The binaries come from
 ``scripts/build-kube-tools.sh`` (``~/.cache/lakehouse-sdk/kube/bin``, or ``LAKEHOUSE_KUBE_BIN``). If they
 are missing the fixture fails: these tests never skip. kwok's ``PortForward`` and ``ClusterPortForward``
 CRDs are enabled, so a test can redirect a pod's port-forward to a local address.
@@ -18,9 +19,11 @@ from pathlib import Path
 import pytest
 
 from lakehouse_sdk.settings import LakehouseSettings, default_cache_dir
+from tests.kube.realnode import RealNode, RealNodeError, default_image_dir, start_real_node
 
 # Read at import, before the autouse fixture clears LAKEHOUSE_* for each test.
 BIN_DIR = Path(os.environ.get("LAKEHOUSE_KUBE_BIN") or default_cache_dir() / "kube" / "bin")
+REALNODE_IMAGES = default_image_dir()
 BINARIES = ("kwokctl", "kwok", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 
 
@@ -64,6 +67,23 @@ def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield workdir / "clusters" / name / "kubeconfig.yaml"
     finally:
         _kwokctl(workdir, "delete", "cluster", "--name", name)
+
+
+@pytest.fixture(scope="session")
+def real_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealNode]:
+    """A real single-node cluster (tests/kube/realnode.py): pods run. Stopped, and checked clean, at the end."""
+    workdir = tmp_path_factory.mktemp("realnode")
+    start = time.monotonic()
+    try:
+        node = start_real_node(workdir, bin_dir=BIN_DIR, image_dir=REALNODE_IMAGES)
+    except RealNodeError as exc:
+        pytest.fail(f"the real node did not start: {exc}", pytrace=False)
+    print(f"\nreal node up in {time.monotonic() - start:.1f}s: {node.timings}")
+    try:
+        yield node
+    finally:
+        node.stop()
+    assert node.leftovers() == [], "stopping the real node left things behind"
 
 
 @pytest.fixture
