@@ -22,6 +22,7 @@ def options_from_args(args: argparse.Namespace) -> ProvisionOptions:
         "spark_workers",
         "credentials",
         "field_manager",
+        "maven_repository",
         "timeout",
     ):
         value = getattr(args, f"kube_{name}", None)
@@ -75,4 +76,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--memory", dest="kube_memory", action="append", metavar="COMPONENT=REQ[:LIMIT]")
     g.add_argument("--credentials", dest="kube_credentials", choices=["generate", "settings"])
     g.add_argument("--field-manager", dest="kube_field_manager")
+    g.add_argument(
+        "--maven-repository", dest="kube_maven_repository", metavar="URL", help="where init containers fetch jars"
+    )
     g.add_argument("--timeout", dest="kube_timeout", type=float, metavar="SECONDS", help="per layer")

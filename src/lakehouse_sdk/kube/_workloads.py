@@ -29,7 +29,6 @@ HMS_JARS = {
     "hadoop-aws.jar": f"org/apache/hadoop/hadoop-aws/{_hadoop}/hadoop-aws-{_hadoop}.jar",
     "aws-java-sdk-bundle.jar": f"com/amazonaws/aws-java-sdk-bundle/{_aws}/aws-java-sdk-bundle-{_aws}.jar",
 }
-MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 
 
 def secret_env(*names: str, as_: dict[str, str] | None = None) -> list[Obj]:
@@ -207,10 +206,24 @@ def postgres_container(options: ProvisionOptions) -> Obj:
     }
 
 
+# The metastore's schema, created once: the image's entrypoint would run -initSchema at every start (Hive 3),
+# which fails on a database that has one; so an init container creates it when `-info` finds none, and the
+# server starts with IS_RESUME=true (the entrypoint's documented switch to skip it).
+_INIT_SCHEMA = (
+    "/opt/hive/bin/schematool -dbType postgres -info >/dev/null 2>&1 && echo 'metastore schema present' "
+    "|| /opt/hive/bin/schematool -dbType postgres -initSchema"
+)
+
+
 def metastore_pod(options: ProvisionOptions) -> Obj:
-    """The standalone Hive Metastore: schema init on PostgreSQL, then the Thrift server on its port."""
+    """The standalone Hive Metastore: schema init on PostgreSQL, then the Thrift server on its port.
+
+    Hive 3.1's tools read ``hive-site.xml`` (through HiveConf), the server ``metastore-site.xml``: the
+    ConfigMap's ``metastore-site.xml`` is mounted under both names.
+    """
+    repository = options.maven_repository.rstrip("/")
     fetch_script = "set -eu\n" + "".join(
-        f"[ -s /jars/{name} ] || curl -fsSL -o /jars/{name} {MAVEN_CENTRAL}/{path}\n" for name, path in HMS_JARS.items()
+        f"[ -s /jars/{name} ] || curl -fsSL -o /jars/{name} {repository}/{path}\n" for name, path in HMS_JARS.items()
     )
     fetch = {
         "name": "fetch-jars",
@@ -222,15 +235,24 @@ def metastore_pod(options: ProvisionOptions) -> Obj:
     spec = COMPONENTS["hive-metastore"]
     mounts = [{"name": "hadoop-config", "mountPath": "/etc/hive/custom-conf", "readOnly": True}]
     mounts += [{"name": "jars", "mountPath": f"/opt/hive/lib/{name}", "subPath": name} for name in HMS_JARS]
+    env = [
+        {"name": "SERVICE_NAME", "value": "metastore"},
+        {"name": "DB_DRIVER", "value": "postgres"},
+        {"name": "HIVE_CUSTOM_CONF_DIR", "value": "/etc/hive/custom-conf"},
+        *secret_env(*ALL_SECRET_ENV),
+    ]
+    init_schema = {
+        "name": "init-schema",
+        "image": options.images.hive_metastore,
+        "command": ["bash", "-c", _INIT_SCHEMA],
+        "env": [*env[1:], {"name": "HIVE_CONF_DIR", "value": "/etc/hive/custom-conf"}],
+        "resources": options.resources["hive-metastore"].to_k8s(),
+        "volumeMounts": mounts,
+    }
     container = {
         "name": "hive-metastore",
         "image": options.images.hive_metastore,
-        "env": [
-            {"name": "SERVICE_NAME", "value": "metastore"},
-            {"name": "DB_DRIVER", "value": "postgres"},
-            {"name": "HIVE_CUSTOM_CONF_DIR", "value": "/etc/hive/custom-conf"},
-            *secret_env(*ALL_SECRET_ENV),
-        ],
+        "env": [*env, {"name": "IS_RESUME", "value": "true"}],
         "ports": container_ports(spec),
         "startupProbe": startup_probe(spec),
         "readinessProbe": probe(spec, period=10),
@@ -238,9 +260,13 @@ def metastore_pod(options: ProvisionOptions) -> Obj:
         "resources": options.resources["hive-metastore"].to_k8s(),
         "volumeMounts": mounts,
     }
-    volumes = [{"name": "hadoop-config", "configMap": {"name": "hadoop-config"}}, {"name": "jars", "emptyDir": {}}]
+    items = [_item("core-site.xml"), _item("metastore-site.xml"), _item("metastore-site.xml", "hive-site.xml")]
+    volumes = [
+        {"name": "hadoop-config", "configMap": {"name": "hadoop-config", "items": items}},
+        {"name": "jars", "emptyDir": {}},
+    ]
     waits = wait_for(options.images.hive_metastore, spec)
-    return pod_spec([container], volumes=volumes, init=[fetch, waits])
+    return pod_spec([container], volumes=volumes, init=[fetch, waits, init_schema])
 
 
 def _spark_memory(quantity: str) -> str:

@@ -12,12 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from lakehouse_sdk._checks import check_no_control
+from lakehouse_sdk._checks import check_no_control, parse_url
 from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.components import startup_order
 from lakehouse_sdk.stack.config import StackValues
-from lakehouse_sdk.stack.versions import VERSIONS
+from lakehouse_sdk.stack.versions import MAVEN_CENTRAL, VERSIONS
 
 __all__ = ["COMPONENTS", "Images", "ProvisionOptions", "Resources", "default_resources"]
 
@@ -122,6 +122,8 @@ class ProvisionOptions(_Model):
             from the settings (``s3.buckets``, ``s3.warehouse_bucket``, ``s3.region``, ``postgres.user``,
             ``postgres.database``, ``local.trino_heap``): :meth:`for_settings` fills those the options do not
             set themselves. The warehouse bucket is always among the buckets the ``minio-init`` Job creates.
+        maven_repository: the Maven repository the metastore's init container fetches its extra jars from
+            (a corporate mirror, or a jar server on the node in tests); default Maven Central.
         field_manager: server-side apply field manager.
         timeout: seconds each layer may take to become ready.
         poll_interval: seconds between readiness checks.
@@ -144,6 +146,7 @@ class ProvisionOptions(_Model):
     postgres_user: str = Field(default_factory=lambda: _setting_default("postgres", "user"))
     postgres_database: str = Field(default_factory=lambda: _setting_default("postgres", "database"))
     trino_heap: str = Field(default_factory=lambda: _setting_default("local", "trino_heap"))
+    maven_repository: str = Field(default_factory=lambda: MAVEN_CENTRAL)
     field_manager: str = "lakehouse-sdk"
     timeout: float = Field(default=600.0, gt=0)
     poll_interval: float = Field(default=2.0, gt=0, le=60)
@@ -165,6 +168,12 @@ class ProvisionOptions(_Model):
             section.model_validate({name: list(value) if isinstance(value, tuple) else value})
         except ValidationError as exc:
             raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        return value
+
+    @field_validator("maven_repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        parse_url(value, ("http", "https"))
         return value
 
     @field_validator("storage_class", "field_manager")

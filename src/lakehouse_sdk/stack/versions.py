@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAVEN", "VERSIONS", "MavenArtifact", "spark_jar_artifacts"]
+__all__ = ["MAVEN", "MAVEN_CENTRAL", "VERSIONS", "MavenArtifact", "spark_jar_artifacts"]
 
 VERSIONS: dict[str, str] = {
     "spark": "4.1.4",
@@ -30,6 +30,10 @@ VERSIONS: dict[str, str] = {
     "seaweedfs-release": "4.53",
     "postgresql": "15",
 }
+
+
+# The default Maven repository of the manifests' init containers (ProvisionOptions.maven_repository).
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 
 
 @dataclass(frozen=True)
