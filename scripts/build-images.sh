@@ -308,8 +308,9 @@ build_trino() {
     "$MNT/usr/lib/jvm/jdk/demo" "$MNT/usr/lib/jvm/jdk/sample"
   in_chroot "$MNT" groupadd -g 1000 trino
   in_chroot "$MNT" useradd -u 1000 -g trino -m -s /bin/bash trino
-  cp -a "$TRINO_HOME" "$MNT/usr/lib/trino"
-  rm -f "$MNT/usr/lib/trino/.complete"
+  # the distribution only: a local stack run from the same cache writes var/ into it
+  mkdir -p "$MNT/usr/lib/trino"
+  cp -a "$TRINO_HOME"/{bin,lib,plugin,secrets-plugin,NOTICE,README.txt} "$MNT/usr/lib/trino/"
   install -m 0755 "$ROOT/images/trino/run-trino" "$ROOT/images/trino/health-check" "$MNT/usr/lib/trino/bin/"
   mkdir -p "$MNT/etc/trino/catalog" "$MNT/data/trino"
   cp "$ROOT"/images/trino/etc/*.properties "$ROOT"/images/trino/etc/jvm.config "$MNT/etc/trino/"
@@ -455,42 +456,48 @@ init_container_jars() {
 }
 
 # Identity of the inputs of one image (file contents for small inputs, size+mtime listings for big trees).
-tree_id() { (cd "$1" && find . \( -type f -o -type l \) -printf '%P %s %T@\n' | LC_ALL=C sort | sha256sum | cut -c1-16); }
+tree_id() { # tree_id DIR SUBDIR...: names, sizes and mtimes of the files below the subdirectories
+  local dir=$1
+  shift
+  (cd "$dir" && find "$@" \( -type f -o -type l \) -printf '%p %s %T@\n' | LC_ALL=C sort | sha256sum | cut -c1-16)
+}
 
 inputs_of() {
   case "$1" in
     base) echo "suite=$SUITE" ;;
     seaweedfs) sha256sum "$WEED" | cut -c1-64 ;;
-    trino) echo "trino=$(tree_id "$TRINO_HOME") jdk=$(cat "$TRINO_JDK/release" | sha256sum | cut -c1-16)" ;;
-    hive) echo "hive=$(tree_id "$HIVE_HOME_SRC") hadoop=$(tree_id "$HADOOP_LIB")" ;;
-    spark) echo "pyspark=$(tree_id "$PYSPARK_DIR")" ;;
+    trino) echo "trino=$(tree_id "$TRINO_HOME" bin lib plugin secrets-plugin) jdk=$(sha256sum <"$TRINO_JDK/release")" ;;
+    hive) echo "hive=$(tree_id "$HIVE_HOME_SRC" bin conf lib scripts) hadoop=$(tree_id "$HADOOP_LIB" .)" ;;
+    spark) echo "pyspark=$(tree_id "$PYSPARK_DIR" jars bin sbin) version=$(cat "$PYSPARK_DIR/version.py")" ;;
     aws-cli) echo "awscli=$AWSCLI_VERSION" ;;
   esac
 }
 
 declare -A KEY=()
-key_of() { # recipe text, image files, inputs, parent's key
+compute_key() { # recipe text, image files, inputs, parent's key (run in this shell: KEY is memoised)
   local name=$1 fn=build_${1//-/_}
-  if [ -z "${KEY[$name]:-}" ]; then
-    local parent=${PARENT[$name]}
-    [ -z "$parent" ] || key_of "$parent" >/dev/null
-    KEY[$name]=$({
-      declare -f "$fn"
-      if [ -d "$ROOT/images/$name" ]; then
-        (cd "$ROOT/images/$name" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
-      fi
-      inputs_of "$name"
-      echo "parent=${parent:+${KEY[$parent]}}"
-    } | sha256sum | cut -c1-16)
-  fi
-  echo "${KEY[$name]}"
+  [ -z "${KEY[$name]:-}" ] || return 0
+  local parent=${PARENT[$name]}
+  [ -z "$parent" ] || compute_key "$parent"
+  KEY[$name]=$({
+    declare -f "$fn"
+    if [ -d "$ROOT/images/$name" ]; then
+      (cd "$ROOT/images/$name" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    fi
+    inputs_of "$name"
+    echo "parent=${parent:+${KEY[$parent]}}"
+  } | sha256sum | cut -c1-16)
 }
+key_of() { echo "${KEY[$1]:?no key computed for $1}"; }
 
 archive_of() { echo "$OUT/$1.tar"; }
 
+# what an archive's .key file holds: the image's key and the text of the export step
+stamp_of() { echo "$(key_of "$1")-$(declare -f export_archive | sha256sum | cut -c1-8)"; }
+
 fresh() { # the archive of a final image matches its key
   local name=$1
-  [ "$FORCE" = 0 ] && [ -s "$(archive_of "$name")" ] && [ "$(cat "$(archive_of "$name").key" 2>/dev/null)" = "$(key_of "$name")" ]
+  [ "$FORCE" = 0 ] && [ -s "$(archive_of "$name")" ] && [ "$(cat "$(archive_of "$name").key" 2>/dev/null)" = "$(stamp_of "$name")" ]
 }
 
 in_storage() { buildah inspect --type image "$BUILD_NS/$1:$(key_of "$1")" >/dev/null 2>&1; }
@@ -529,9 +536,12 @@ export_archive() { # tag with the manifest's reference and write the docker-arch
   start=$(date +%s)
   buildah tag "$BUILD_NS/$name:$key" "$ref"
   rm -f "$file" "$file.part" "$file.key"
-  "${NICE[@]}" buildah push -q "$BUILD_NS/$name:$key" "docker-archive:$file.part:$ref" >/dev/null
+  # pushed by id, so that the archive names the manifest's reference only
+  local id
+  id=$(buildah inspect --type image --format '{{.FromImageID}}' "$BUILD_NS/$name:$key")
+  "${NICE[@]}" buildah push -q "$id" "docker-archive:$file.part:$ref" >/dev/null
   mv "$file.part" "$file"
-  echo "$key" >"$file.key"
+  stamp_of "$name" >"$file.key"
   log "wrote $file ($(du -h "$file" | cut -f1)) in $(($(date +%s) - start))s"
 }
 
@@ -567,6 +577,7 @@ main() {
     grep -q "^$TRINO_VERSION\$" "$TRINO_HOME/.complete" 2>/dev/null || die "$TRINO_HOME is not Trino $TRINO_VERSION"
   fi
   init_container_jars
+  for name in "${WANT[@]}"; do compute_key "$name"; done
 
   for name in "${WANT[@]}"; do
     if [ -z "${REF[$name]:-}" ]; then build "$name"; continue; fi
@@ -586,7 +597,7 @@ main() {
     file=$(archive_of "$name")
     [ -s "$file" ] || continue
     printf '%s\t%s\t%s\t%s\n' "${REF[$name]}" "$(basename "$file")" \
-      "$(buildah inspect --type image --format '{{.FromImageID}}' "$BUILD_NS/$name:$(cat "$file.key")" 2>/dev/null || echo -)" \
+      "$(buildah inspect --type image --format '{{.FromImageID}}' "${REF[$name]}" 2>/dev/null || echo -)" \
       "$(stat -c %s "$file")" >>"$list.part"
   done
   mv "$list.part" "$list"

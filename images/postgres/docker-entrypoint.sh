@@ -56,12 +56,16 @@ check_env() {
 }
 
 init_db() {
-	local args=(--username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD"))
+	local pwfile
+	pwfile=$(mktemp)
+	printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+	local args=(--username="$POSTGRES_USER" --pwfile="$pwfile")
 	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
 		args+=(--waldir "$POSTGRES_INITDB_WALDIR")
 	fi
 	# shellcheck disable=SC2086  # POSTGRES_INITDB_ARGS is a word list by contract
-	initdb "${args[@]}" ${POSTGRES_INITDB_ARGS:-}
+	initdb "${args[@]}" ${POSTGRES_INITDB_ARGS:-} || { rm -f "$pwfile"; exit 1; }
+	rm -f "$pwfile"
 	# listen on every address, like the official image's postgresql.conf.sample
 	sed -ri "s!^#?(listen_addresses)\s*=\s*\S+.*!\1 = '*'!" "$PGDATA/postgresql.conf"
 	grep -q "^listen_addresses = '\*'" "$PGDATA/postgresql.conf" || echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"

@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "manifests"
 # podman's default rlimits exceed this host's hard limits (see the field notes, "Containers here")
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+# Trino refuses to start with fewer than 4096 open files: the most this host allows (hard limit 20000)
+TRINO_ULIMITS = ["--ulimit", "nofile=16384:16384", "--ulimit", "nproc=4096:4096"]
 PREFIX = "lakehouse-image-test"
 # crun refuses this host's hybrid cgroup layout; runc runs (field notes, "Containers here")
 PODMAN_GLOBAL = ["--runtime", "runc"]
@@ -137,6 +139,7 @@ class Podman:
     """Runs containers of the built images; remembers them so the fixture removes them afterwards."""
 
     started: list[str] = field(default_factory=list)
+    runs: int = 0
 
     def cmd(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
@@ -154,12 +157,13 @@ class Podman:
         env: dict[str, str] | None = None,
         options: list[str] | None = None,
         entrypoint: list[str] | None = None,
+        ulimits: list[str] | None = None,
     ) -> str:
         """``podman run -d`` (never pulls); ``args`` replace the image's CMD (Kubernetes ``args``), and
         ``entrypoint`` its ENTRYPOINT (Kubernetes ``command``)."""
         full = f"{PREFIX}-{name}"
-        self.cmd("rm", "-f", "-v", full, check=False)
-        argv = ["run", "-d", "--pull=never", "--name", full, *ULIMITS]
+        self.cmd("rm", "-f", "-v", "--depend", full, check=False)
+        argv = ["run", "-d", "--pull=never", "--name", full, *(ulimits or ULIMITS)]
         for key, value in (env or {}).items():
             argv += ["-e", f"{key}={value}"]
         argv += options or []
@@ -179,13 +183,26 @@ class Podman:
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         """``podman run --rm`` in the foreground; returns the finished process (not checked)."""
-        argv = ["run", "--rm", "--pull=never", *ULIMITS]
+        self.runs += 1
+        name = f"{PREFIX}-run-{os.getpid()}-{self.runs}"
+        self.started.append(name)
+        argv = ["run", "--rm", "--pull=never", "--name", name, *ULIMITS]
         for key, value in (env or {}).items():
             argv += ["-e", f"{key}={value}"]
         argv += options or []
         if entrypoint is not None:
             argv += ["--entrypoint", json.dumps(entrypoint)]
         return self.cmd(*argv, image, *args, timeout=timeout, check=False)
+
+    def wait(self, name: str, what: str, check: Callable[[], bool], timeout: float) -> None:
+        """Wait for ``check``; fail at once, with the log, if the container stops."""
+
+        def ready() -> bool:
+            if not self.running(name):
+                raise AssertionError(f"{name} stopped while waiting for {what}:\n{self.logs(name)[-6000:]}")
+            return check()
+
+        wait_for(what, ready, timeout, logs=lambda: self.logs(name))
 
     def logs(self, name: str) -> str:
         proc = self.cmd("logs", name, check=False)
@@ -206,7 +223,8 @@ class Podman:
 
     def remove_all(self) -> None:
         for name in reversed(self.started):
-            self.cmd("rm", "-f", "-v", "-t", "5", name, check=False)
+            # --depend: also the containers that joined this one's network namespace
+            self.cmd("rm", "-f", "-v", "--depend", "-t", "5", name, check=False)
         self.started.clear()
 
 
