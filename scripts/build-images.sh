@@ -7,9 +7,10 @@
 #   - a Debian root filesystem is made with debootstrap (--variant=minbase, the running release, the
 #     mirror read from this machine's apt sources at run time) and shared by every image as its base;
 #   - packages come from Debian (apt-get in a chroot of the image being built), PyPI (pip) for awscli;
-#   - Trino, the Hive standalone metastore, SeaweedFS and the Spark jars come from the project's own
-#     component cache (lakehouse_sdk.local.components: Maven, the Go module proxy, pip), fetched the
-#     project's way when missing; Hadoop 3.1.0 for the metastore through `mvn dependency:copy-dependencies`.
+#   - Trino, the Hive standalone metastore, SeaweedFS and the Spark jars come from the project's own cache
+#     (lakehouse_sdk.local.artifacts, formerly .components: Maven, the Go module proxy, pip), fetched the
+#     project's way when missing; Hadoop 3.1.0 for the metastore through `mvn dependency:copy-dependencies`;
+#     the Trino JDK (24+) is the one the project's local runtime uses (e.g. Temurin 25 in /usr/lib/jvm).
 #
 # Output, in $LAKEHOUSE_IMAGES_DIR (default ${LAKEHOUSE_CACHE_DIR:-~/.cache/lakehouse-sdk}/images):
 #   <name>.tar        one docker-archive per image, tagged with the manifest's reference; loads with
@@ -152,7 +153,7 @@ debian_mirror() { # the first URI serving $SUITE itself
 MOUNTED=()
 CONTAINERS=()
 cleanup() {
-  local m c
+  local c i
   for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTED[$i]}" 2>/dev/null || true; done
   for c in "${CONTAINERS[@]}"; do buildah rm "$c" >/dev/null 2>&1 || true; done
 }
@@ -278,7 +279,7 @@ build_aws_cli() {
   in_chroot "$MNT" env PIP_CERT=/tmp/host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
     /usr/local/aws-cli/bin/pip install -q --no-cache-dir "awscli==$AWSCLI_VERSION"
   chroot_leave "$MNT"
-  ln -sf /usr/local/aws-cli/bin/aws "$MNT/usr/local/bin/aws"
+  install -m 0755 "$ROOT/images/aws-cli/aws" "$MNT/usr/local/bin/aws"
   find "$MNT/usr/local/aws-cli" -name __pycache__ -prune -exec rm -rf {} +
   mkdir -p "$MNT/aws"
   buildah config --workingdir /aws --entrypoint '["/usr/local/bin/aws"]' --cmd '[]' "$CTR"
@@ -369,8 +370,12 @@ resolve_components() {
   local out
   out=$(LAKEHOUSE_LOCAL__CACHE_DIR="$CACHE_ROOT" "${NICE[@]}" "$py" - "$@" <<'EOF'
 import sys
-from lakehouse_sdk.local.components import Components
 from lakehouse_sdk.settings import LakehouseSettings
+
+try:  # renamed from components to artifacts on main
+    from lakehouse_sdk.local.artifacts import Artifacts as Components
+except ImportError:
+    from lakehouse_sdk.local.components import Components
 
 c = Components(LakehouseSettings())
 for what in sys.argv[1:]:
@@ -431,7 +436,8 @@ EOF
   rm -rf "$HADOOP_LIB"
   # shellcheck disable=SC2046
   (cd "$(dirname "$pom")" && "${NICE[@]}" mvn $(mvn_args) dependency:copy-dependencies \
-    -DoutputDirectory="$HADOOP_LIB" -DincludeScope=runtime) || die "fetching Hadoop $HADOOP_FOR_HIVE failed"
+    -DoutputDirectory="$HADOOP_LIB" -DincludeScope=runtime) >"$WORK/mvn.log" 2>&1 ||
+    { tail -20 "$WORK/mvn.log" >&2; die "fetching Hadoop $HADOOP_FOR_HIVE failed"; }
   touch "$HADOOP_LIB/.complete"
 }
 
@@ -447,8 +453,8 @@ init_container_jars() {
     g=${group//\//.}
     log "init-container jar $g:$a:$v (mvn dependency:get)"
     # shellcheck disable=SC2046
-    "${NICE[@]}" mvn $(mvn_args) dependency:get -Dtransitive=false "-Dartifact=$g:$a:$v" >/dev/null ||
-      die "mvn dependency:get $g:$a:$v failed"
+    "${NICE[@]}" mvn $(mvn_args) dependency:get -Dtransitive=false "-Dartifact=$g:$a:$v" >"$WORK/mvn.log" 2>&1 ||
+      { tail -20 "$WORK/mvn.log" >&2; die "mvn dependency:get $g:$a:$v failed"; }
     mkdir -p "$(dirname "$OUT/maven/$path")"
     cp "${MAVEN_REPO:-$HOME/.m2/repository}/$path" "$OUT/maven/$path.part"
     mv "$OUT/maven/$path.part" "$OUT/maven/$path"
@@ -587,6 +593,14 @@ main() {
     fi
     build "$name"
     export_archive "$name"
+  done
+
+  # drop this script's older builds of the same images from the storage (other images are not touched)
+  local tag
+  for name in "${!KEY[@]}"; do
+    buildah images --format '{{.Name}}:{{.Tag}}' | grep "^$BUILD_NS/$name:" | while read -r tag; do
+      [ "$tag" = "$BUILD_NS/$name:${KEY[$name]}" ] || buildah rmi "$tag" >/dev/null 2>&1 || true
+    done
   done
 
   # the list of archives

@@ -84,6 +84,7 @@ run_init_files() {
 		[ -e "$f" ] || continue
 		case "$f" in
 			*.sh)
+				# shellcheck disable=SC1090  # the init scripts are the user's
 				if [ -x "$f" ]; then echo "$0: running $f"; "$f"; else echo "$0: sourcing $f"; . "$f"; fi ;;
 			*.sql) echo "$0: running $f"; psql_as --dbname "$POSTGRES_DB" -f "$f" ;;
 			*.sql.gz) echo "$0: running $f"; gunzip -c "$f" | psql_as --dbname "$POSTGRES_DB" ;;

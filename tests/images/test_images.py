@@ -10,7 +10,9 @@ spark-master) mapped to 127.0.0.1 in /etc/hosts.
 from __future__ import annotations
 
 import base64
+import os
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -35,6 +37,7 @@ from tests.images.support import (
     manifest_images,
     plain_env,
     port_open,
+    wait_for,
 )
 
 pytestmark = pytest.mark.images
@@ -485,3 +488,61 @@ def test_spark_master_and_worker_run_with_the_manifest_commands(podman: Podman, 
     assert podman.exec(master, "id", "-u").stdout.strip() == "185"
     version = podman.exec(master, "/opt/spark/bin/spark-submit", "--version")
     assert "version 4.1.4" in version.stdout + version.stderr
+
+
+# -- the archives in containerd (the CRI runtime of issue 10's node) ------------------------------------
+
+
+@pytest.fixture
+def containerd(tmp_path: Path) -> Iterator[str]:
+    """A private containerd (no CRI plugin) on a socket of its own; its address."""
+    if shutil.which("containerd") is None or shutil.which("ctr") is None:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containerd"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    root = tmp_path / "containerd"
+    root.mkdir()
+    config = root / "config.toml"
+    config.write_text('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n')
+    address = str(root / "sock")
+    log = (root / "log").open("w")
+    proc = subprocess.Popen(
+        [
+            "containerd",
+            "--config",
+            str(config),
+            "--root",
+            str(root / "root"),
+            "--state",
+            str(root / "state"),
+            "--address",
+            address,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for("containerd's socket", lambda: Path(address).is_socket(), 30)
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_archives_import_into_containerd_under_their_references(built_images: BuiltImages, containerd: str) -> None:
+    ctr = ["ctr", "--address", containerd, "-n", "k8s.io"]
+    for ref, archive in built_images.archives.items():
+        # unpacked (as a node would) only the smallest: the rest is the same import without the unpack
+        unpack = [] if ref.startswith("docker.io/curlimages/") else ["--no-unpack"]
+        proc = subprocess.run(
+            [*ctr, "images", "import", *unpack, str(archive)], capture_output=True, text=True, check=False, timeout=600
+        )
+        assert proc.returncode == 0, proc.stderr
+    listed = subprocess.run([*ctr, "images", "ls"], capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = {line.split()[0]: line.split() for line in listed[1:]}
+    assert set(rows) == set(built_images.archives)
+    assert all("linux/amd64" in row for row in rows.values())
