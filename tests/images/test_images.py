@@ -64,6 +64,15 @@ def group_options(*ports: tuple[int, int]) -> list[str]:
     return options
 
 
+def limits(spec: dict[str, Any]) -> list[str]:
+    """The container's memory limit from the manifests, as podman's --memory (Mi -> m, Gi -> g)."""
+    memory = spec.get("resources", {}).get("limits", {}).get("memory")
+    if memory is None:
+        return []
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", memory).groups()  # type: ignore[union-attr]
+    return ["--memory", f"{number}{unit[0].lower()}"]
+
+
 def joined(owner: str) -> list[str]:
     return ["--network", f"container:{owner}"]
 
@@ -85,7 +94,7 @@ def start_postgres(podman: Podman, tmp: Path, *, options: list[str] | None = Non
         "postgres",
         spec["image"],
         env=plain_env(spec, secrets()),
-        options=[*(options or []), "-v", f"{data}:/var/lib/postgresql/data"],
+        options=[*(options or []), *limits(spec), "-v", f"{data}:/var/lib/postgresql/data"],
     )
     probe = spec["readinessProbe"]["exec"]["command"]
     podman.wait(name, "postgres readiness probe", lambda: podman.exec(name, *probe).returncode == 0, 120)
@@ -96,7 +105,12 @@ def start_object_store(podman: Podman, *, options: list[str]) -> str:
     spec = container_spec("StatefulSet", "object-store", "seaweedfs")
     entrypoint, args = command_of(spec)
     name = podman.start(
-        "object-store", spec["image"], *args, env=plain_env(spec, secrets()), options=options, entrypoint=entrypoint
+        "object-store",
+        spec["image"],
+        *args,
+        env=plain_env(spec, secrets()),
+        options=[*options, *limits(spec)],
+        entrypoint=entrypoint,
     )
     return name
 
@@ -119,7 +133,12 @@ def run_bucket_job(podman: Podman, owner: str) -> subprocess.CompletedProcess[st
     spec = container_spec("Job", "minio-init", "create-buckets")
     entrypoint, args = command_of(spec)
     return podman.run(
-        spec["image"], *args, env=plain_env(spec, secrets()), options=joined(owner), entrypoint=entrypoint, timeout=400
+        spec["image"],
+        *args,
+        env=plain_env(spec, secrets()),
+        options=[*joined(owner), *limits(spec)],
+        entrypoint=entrypoint,
+        timeout=400,
     )
 
 
@@ -144,7 +163,8 @@ def fetch_jars(podman: Podman, jars: Path, repository: str) -> subprocess.Comple
     args = [re.sub(r"https?://[^\s/]+/maven2/", repository, a) for a in args]
     jars.mkdir(mode=0o777, exist_ok=True)
     jars.chmod(0o777)  # an emptyDir
-    return podman.run(spec["image"], *args, options=["--network", "host", "-v", f"{jars}:/jars"], entrypoint=entrypoint)
+    options = ["--network", "host", *limits(spec), "-v", f"{jars}:/jars"]
+    return podman.run(spec["image"], *args, options=options, entrypoint=entrypoint)
 
 
 # -- the archives ------------------------------------------------------------------------------------------
@@ -294,7 +314,14 @@ def test_trino_starts_from_the_mounted_config_and_answers_v1_info(podman: Podman
         "trino",
         spec["image"],
         env=plain_env(spec, secrets()),
-        options=[*group_options((TRINO_PORT, 8080)), "-v", f"{etc}:/etc/trino:ro", "-v", f"{datadir}:/data/trino"],
+        options=[
+            *group_options((TRINO_PORT, 8080)),
+            *limits(spec),
+            "-v",
+            f"{etc}:/etc/trino:ro",
+            "-v",
+            f"{datadir}:/data/trino",
+        ],
         ulimits=TRINO_ULIMITS,
     )
     path = spec["readinessProbe"]["httpGet"]["path"]
@@ -339,7 +366,7 @@ class MetastoreSetup:
     owner: str
     image: str
     env: dict[str, str]
-    mounts: list[str]
+    mounts: list[str]  # volumes and the memory limit
 
 
 def metastore_setup(podman: Podman, tmp: Path, jar_server: str, conf_files: dict[str, str]) -> MetastoreSetup:
@@ -353,12 +380,13 @@ def metastore_setup(podman: Podman, tmp: Path, jar_server: str, conf_files: dict
     # the wait-for-dependencies init container, with the image's bash
     wait_spec = container_spec("Deployment", "hive-metastore", "wait-for-dependencies", init=True)
     entrypoint, args = command_of(wait_spec)
-    waited = podman.run(wait_spec["image"], *args, options=joined(owner), entrypoint=entrypoint, timeout=60)
+    options = [*joined(owner), *limits(wait_spec)]
+    waited = podman.run(wait_spec["image"], *args, options=options, entrypoint=entrypoint, timeout=60)
     assert waited.returncode == 0, waited.stdout + waited.stderr
 
     spec = container_spec("Deployment", "hive-metastore", "hive-metastore")
     conf = config_map_volume(tmp / "hadoop-config", conf_files)
-    mounts: list[str] = []
+    mounts: list[str] = limits(spec)
     for m in spec["volumeMounts"]:
         if m["name"] == "hadoop-config":
             mounts += ["-v", f"{conf}:{m['mountPath']}:ro"]
@@ -457,13 +485,14 @@ def test_spark_master_and_worker_run_with_the_manifest_commands(podman: Podman, 
         *args,
         env=env,
         entrypoint=entrypoint,
-        options=[*options, "-v", f"{conf}:/etc/hadoop/conf:ro"],
+        options=[*options, *limits(master_spec), "-v", f"{conf}:/etc/hadoop/conf:ro"],
     )
     podman.wait(master, "Spark master UI", lambda: http_status(f"http://127.0.0.1:{SPARK_UI_PORT}/") == 200, 120)
 
     wait_spec = container_spec("Deployment", "spark-worker", "wait-for-dependencies", init=True)
     w_entry, w_args = command_of(wait_spec)
-    waited = podman.run(wait_spec["image"], *w_args, options=joined(master), entrypoint=w_entry, timeout=60)
+    options = [*joined(master), *limits(wait_spec)]
+    waited = podman.run(wait_spec["image"], *w_args, options=options, entrypoint=w_entry, timeout=60)
     assert waited.returncode == 0, waited.stdout + waited.stderr
 
     entrypoint, args = command_of(worker_spec)
@@ -473,7 +502,7 @@ def test_spark_master_and_worker_run_with_the_manifest_commands(podman: Podman, 
         *args,
         env=plain_env(worker_spec, secrets()),
         entrypoint=entrypoint,
-        options=[*joined(master), "-v", f"{conf}:/etc/hadoop/conf:ro"],
+        options=[*joined(master), *limits(worker_spec), "-v", f"{conf}:/etc/hadoop/conf:ro"],
     )
 
     def registered() -> bool:
