@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +18,14 @@ from tests.images.support import PODMAN_GLOBAL, REPO, BuiltImages, Podman, image
 @pytest.fixture(scope="session")
 def built_images() -> BuiltImages:
     """Builds the images (cached: seconds when nothing changed) and loads each archive into podman."""
-    if shutil.which("podman") is None:
+    # podman with runc (crun refuses this host's cgroup layout) and the CNI plugins for its bridge
+    missing = [p for p in ("podman", "runc") if shutil.which(p) is None]
+    if not Path("/usr/lib/cni/bridge").exists():
+        missing.append("containernetworking-plugins")
+    if missing:
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "podman"],
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
             check=True,
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
         )
