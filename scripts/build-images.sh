@@ -342,7 +342,8 @@ build_hive() {
 }
 
 build_spark() {
-  apt_install "$MNT" tini libnss-wrapper
+  # python3: the upstream 4.1 tags are the python3 variant (PySpark executors run Python workers)
+  apt_install "$MNT" tini libnss-wrapper python3
   in_chroot "$MNT" groupadd --system --gid 185 spark
   in_chroot "$MNT" useradd --system --uid 185 --gid spark -d /nonexistent spark
   mkdir -p "$MNT/opt/spark/work-dir" "$MNT/opt/spark/python" "$MNT/opt/spark/conf"
@@ -351,6 +352,12 @@ build_spark() {
   rm -rf "$MNT/opt/spark/python/pyspark/jars" "$MNT/opt/spark/python/pyspark/bin" \
     "$MNT/opt/spark/python/pyspark/sbin"
   find "$MNT/opt/spark/python" -name __pycache__ -prune -exec rm -rf {} +
+  # what spark-submit and the Python workers put on PYTHONPATH: python/lib/pyspark.zip and the py4j zip
+  local py4j_version
+  py4j_version=$(sed -n "s/^__version__[^'\"]*['\"]\([^'\"]*\)['\"].*/\1/p" "$PY4J_DIR/version.py")
+  mkdir -p "$MNT/opt/spark/python/lib"
+  (cd "$MNT/opt/spark/python" && python3 -m zipfile -c lib/pyspark.zip pyspark)
+  (cd "$(dirname "$PY4J_DIR")" && python3 -m zipfile -c "$MNT/opt/spark/python/lib/py4j-$py4j_version-src.zip" py4j)
   echo "Spark $SPARK_VERSION (jars and scripts of the pyspark $SPARK_VERSION wheel)" >"$MNT/opt/spark/RELEASE"
   chmod 0755 "$MNT"/opt/spark/bin/* "$MNT"/opt/spark/sbin/*
   chmod g+w "$MNT/opt/spark/work-dir"
@@ -369,7 +376,10 @@ resolve_components() {
   log "components from the project's cache ($CACHE_ROOT), fetched when missing"
   local out
   out=$(LAKEHOUSE_LOCAL__CACHE_DIR="$CACHE_ROOT" "${NICE[@]}" "$py" - "$@" <<'EOF'
+import importlib.util
 import sys
+from pathlib import Path
+
 from lakehouse_sdk.settings import LakehouseSettings
 
 try:  # renamed from components to artifacts on main
@@ -385,6 +395,8 @@ for what in sys.argv[1:]:
         "hive": c.hive_home,
         "weed": c.weed,
         "pyspark": c.spark_home,
+        # py4j: installed with pyspark, Spark's Python side needs it as python/lib/py4j-<version>-src.zip
+        "py4j": lambda: Path(importlib.util.find_spec("py4j").origin).parent,
     }[what]()
     print(f"{what}\t{path}")
 EOF
@@ -397,6 +409,7 @@ EOF
       hive) HIVE_HOME_SRC=$path ;;
       weed) WEED=$path ;;
       pyspark) PYSPARK_DIR=$path ;;
+      py4j) PY4J_DIR=$path ;;
     esac
   done <<<"$out"
 }
@@ -474,7 +487,7 @@ inputs_of() {
     seaweedfs) sha256sum "$WEED" | cut -c1-64 ;;
     trino) echo "trino=$(tree_id "$TRINO_HOME" bin lib plugin secrets-plugin) jdk=$(sha256sum <"$TRINO_JDK/release")" ;;
     hive) echo "hive=$(tree_id "$HIVE_HOME_SRC" bin conf lib scripts) hadoop=$(tree_id "$HADOOP_LIB" .)" ;;
-    spark) echo "pyspark=$(tree_id "$PYSPARK_DIR" jars bin sbin) version=$(cat "$PYSPARK_DIR/version.py")" ;;
+    spark) echo "pyspark=$(tree_id "$PYSPARK_DIR" .) py4j=$(tree_id "$PY4J_DIR" .)" ;;
     aws-cli) echo "awscli=$AWSCLI_VERSION" ;;
   esac
 }
@@ -569,7 +582,7 @@ main() {
       trino) need+=(trino trino-jdk) ;;
       hive) need+=(hive) ;;
       seaweedfs) need+=(weed) ;;
-      spark) need+=(pyspark) ;;
+      spark) need+=(pyspark py4j) ;;
     esac
   done
   [ ${#need[@]} -eq 0 ] || resolve_components "${need[@]}"

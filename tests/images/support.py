@@ -114,6 +114,23 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float, *, logs: Call
     raise AssertionError(f"{what} not within {timeout:.0f}s{tail}")
 
 
+def free_ports(count: int, first: int = 41000, last: int = 41999) -> list[int]:
+    """``count`` ports in [first, last] that can be bound on 127.0.0.1 now. Fixed ports are not safe here:
+    the range lies inside the kernel's ephemeral range (32768-60999), so a client connection of any
+    process may hold one as its local port."""
+    found: list[int] = []
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError(f"fewer than {count} free ports in {first}-{last}")
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(1)

@@ -31,6 +31,7 @@ from tests.images.support import (
     config_map,
     config_map_volume,
     container_spec,
+    free_ports,
     http_json,
     http_status,
     manifest_docs,
@@ -43,9 +44,8 @@ from tests.images.support import (
 pytestmark = pytest.mark.images
 
 SERVICE_HOSTS = ["postgres", "minio", "hive-metastore", "spark-master"]
-# host ports: 41000-41999 (the 3xxxx range may be taken by a developer's local stack)
-PG_PORT, S3_PORT, HMS_PORT, TRINO_PORT = 41432, 41900, 41083, 41081
-SPARK_PORT, SPARK_UI_PORT, WORKER_UI_PORT, JAR_PORT = 41077, 41082, 41084, 41090
+# host ports: free ones in 41000-41999 (the 3xxxx range may be taken by a developer's local stack)
+PG_PORT, S3_PORT, HMS_PORT, TRINO_PORT, SPARK_PORT, SPARK_UI_PORT, WORKER_UI_PORT, JAR_PORT = free_ports(8)
 
 
 def secrets() -> dict[str, str]:
@@ -471,6 +471,24 @@ def metastore_databases(port: int) -> list[str]:
 # -- spark -------------------------------------------------------------------------------------------------
 
 
+PYSPARK_JOB = """
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import udf
+
+spark = (
+    SparkSession.builder.master("spark://spark-master:7077")
+    .config("spark.driver.host", "127.0.0.1")
+    .config("spark.driver.bindAddress", "127.0.0.1")
+    .config("spark.executor.memory", "512m")
+    .getOrCreate()
+)
+plus_one = udf(lambda x: x + 1, "long")
+total = spark.range(100).select(plus_one("id").alias("x")).groupBy().sum("x").collect()[0][0]
+print("RESULT", total)
+spark.stop()
+"""
+
+
 def test_spark_master_and_worker_run_with_the_manifest_commands(podman: Podman, tmp_path: Path) -> None:
     master_spec = container_spec("Deployment", "spark-master", "spark-master")
     worker_spec = container_spec("Deployment", "spark-worker", "spark-worker")
@@ -515,6 +533,23 @@ def test_spark_master_and_worker_run_with_the_manifest_commands(podman: Podman, 
     assert http_status(f"http://127.0.0.1:{WORKER_UI_PORT}/") == 200
     assert "Spark Master at spark://" in podman.logs(master) or state["url"].startswith("spark://")
     assert podman.exec(master, "id", "-u").stdout.strip() == "185"
+
+    # a PySpark job from a driver in the same network namespace: the executor runs on the worker and
+    # its Python workers run the UDF with the image's python3 and python/lib/{pyspark,py4j} zips
+    job = tmp_path / "job"
+    job.mkdir(mode=0o755)
+    job.chmod(0o755)
+    (job / "job.py").write_text(PYSPARK_JOB)
+    (job / "job.py").chmod(0o644)
+    done = podman.run(
+        master_spec["image"],
+        "/opt/spark/bin/spark-submit",
+        "/job/job.py",
+        env={"SPARK_LOCAL_IP": "127.0.0.1"},
+        options=[*joined(master), "-v", f"{job}:/job:ro"],
+        timeout=300,
+    )
+    assert "RESULT 5050" in done.stdout, (done.stdout + done.stderr)[-6000:]
     version = podman.exec(master, "/opt/spark/bin/spark-submit", "--version")
     assert "version 4.1.4" in version.stdout + version.stderr
 
