@@ -53,5 +53,8 @@ if [ "$SKIP_KUBE" != 1 ] && [ -x scripts/build-kube-tools.sh ]; then
   # kubelet, kube-proxy, CoreDNS, crictl, pause + node images, and containerd/runc/CNI from Debian
   log "Kubernetes node (real kubelet) binaries and images"
   scripts/build-kube-node.sh
+  # the images the manifests reference, built here (no registry): the real-node tests load them
+  log "stack images (scripts/build-images.sh)"
+  PYTHON="$VENV/bin/python" scripts/build-images.sh
 fi
 log "setup done in $(( $(date +%s) - t0 ))s"

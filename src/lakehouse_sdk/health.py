@@ -11,6 +11,7 @@ import html
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -169,8 +170,13 @@ def _check_minio(site: _Site, timeout: float) -> tuple[str, str | None]:
 
 def _check_console(site: _Site, timeout: float) -> tuple[str, str | None]:
     endpoint = site.endpoint("minio-console")
-    with urllib.request.urlopen(endpoint.url + "/", timeout=timeout) as response:
-        return f"HTTP {response.status}", None
+    try:
+        with urllib.request.urlopen(endpoint.url + "/", timeout=timeout) as response:
+            return f"HTTP {response.status}", None
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):  # it answers, behind its login (the provisioned stack's console)
+            return f"HTTP {exc.code} (login required)", None
+        raise
 
 
 def _check_postgres(site: _Site, timeout: float) -> tuple[str, str | None]:

@@ -551,6 +551,18 @@ current-context: lakehouse-realnode
 
 
 # ------------------------------------------------------------------------------------------------ configs
+# Open files a container may have: containerd's default spec gives 1024, which Trino refuses (it needs 4096);
+# the host's hard limit here is 20000, so a base spec asking more than that would fail every container.
+CONTAINER_NOFILE = 16384
+
+
+def _base_runtime_spec(workdir: Path) -> Path:
+    """containerd's default OCI spec with a higher RLIMIT_NOFILE, for CRI's ``base_runtime_spec``."""
+    spec = json.loads(_run(["ctr", "oci", "spec"]).stdout)
+    spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": CONTAINER_NOFILE, "soft": CONTAINER_NOFILE}]
+    return _write(workdir / "etc" / "base-runtime-spec.json", json.dumps(spec, indent=2))
+
+
 def _containerd_config(workdir: Path, sock: Path) -> str:
     c = workdir / "containerd"
     cri = 'plugins."io.containerd.grpc.v1.cri"'
@@ -588,6 +600,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     default_runtime_name = "runc"
     [{cri}.containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      base_runtime_spec = "{_base_runtime_spec(workdir)}"
       [{cri}.containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = "{workdir / "runc"}"

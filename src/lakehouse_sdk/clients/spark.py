@@ -108,10 +108,13 @@ def _jar_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
     mode = settings.spark.jars
     paths = local_jar_paths(settings)
     if mode == "auto":
-        mode = "local" if _is_loopback(master.host) and all(p.is_file() for p in paths) else "packages"
+        mode = "local" if all(p.is_file() for p in paths) else "packages"
     if mode == "local":
         classpath = ":".join(str(p) for p in paths)
-        return {"spark.driver.extraClassPath": classpath, "spark.executor.extraClassPath": classpath}
+        if _is_loopback(master.host):  # executors on this machine read the same files
+            return {"spark.driver.extraClassPath": classpath, "spark.executor.extraClassPath": classpath}
+        # executors elsewhere (pods) fetch the cached jars from the driver: nothing is downloaded at run time
+        return {"spark.driver.extraClassPath": classpath, "spark.jars": ",".join(str(p) for p in paths)}
     # hadoop-aws brings its AWS SDK bundle as a dependency; Spark's Ivy resolves it
     packages = [a for a in spark_jar_artifacts() if a.group != "software.amazon.awssdk"]
     return {"spark.jars.packages": ",".join(a.package_coordinate for a in packages)}

@@ -73,7 +73,13 @@ def probe(spec: ComponentSpec, *, delay: int = 0, period: int = 10, failures: in
         return http_probe(path or ready.path, port, delay=delay, period=period, failures=failures)
     if ready.kind == "tcp":
         return tcp_probe(port, delay=delay, period=period, failures=failures)
-    raise ValueError(f"{spec.name}: a command probe is built by its workload")
+    return {
+        "exec": {"command": list(ready.command)},
+        "initialDelaySeconds": delay,
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
 
 
 def startup_probe(spec: ComponentSpec) -> Obj:
@@ -139,6 +145,7 @@ def object_store_container(options: ProvisionOptions) -> Obj:
     return {
         "name": "seaweedfs",
         "image": options.images.seaweedfs,
+        # the admin UI binds beyond loopback only with a login: the stack's S3 credentials (from the Secret)
         "args": [
             "mini",
             f"-dir={spec.data_dirs[0]}",
@@ -146,6 +153,8 @@ def object_store_container(options: ProvisionOptions) -> Obj:
             "-ip.bind=0.0.0.0",
             f"-s3.port={s3}",
             f"-admin.port={console}",
+            "-admin.user=$(AWS_ACCESS_KEY_ID)",
+            "-admin.password=$(AWS_SECRET_ACCESS_KEY)",
         ],
         "env": secret_env(
             *S3_ENV, as_={"s3_access_key": "AWS_ACCESS_KEY_ID", "s3_secret_key": "AWS_SECRET_ACCESS_KEY"}

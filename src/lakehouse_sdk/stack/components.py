@@ -206,7 +206,8 @@ COMPONENTS: dict[str, ComponentSpec] = {
             depends_on=("hive-metastore", "object-store"),
             starts_after=(),
             ports=(PortSpec("http", 8080, "trino", 30081, "http", "trino", "Trino coordinator"),),
-            readiness=Readiness("http", "http", "/v1/info", startup_failures=60),
+            # the image's own check: /v1/info answers while Trino is still starting; ready is "starting":false
+            readiness=Readiness("command", "http", command=("/usr/lib/trino/bin/health-check",), startup_failures=60),
             data_dirs=("/data/trino",),
             config_files=(
                 "config.properties",
