@@ -180,8 +180,9 @@ def test_minio_renders_with_a_warning() -> None:
 
 def test_probes_use_the_monitoring_endpoints() -> None:
     objects = {o["metadata"]["name"]: o for o in render_objects(ProvisionOptions(object_store="minio"))}
-    probe = _containers(objects["trino"])[-1]["readinessProbe"]["httpGet"]
-    assert probe == {"path": "/v1/info", "port": 8080}
+    # /v1/info answers while Trino is starting: the image's health-check waits for "starting":false
+    probe = _containers(objects["trino"])[-1]["readinessProbe"]["exec"]
+    assert probe == {"command": ["/usr/lib/trino/bin/health-check"]}
     assert _containers(objects["object-store"])[-1]["livenessProbe"]["httpGet"]["path"] == "/minio/health/live"
     assert _containers(objects["spark-master"])[-1]["readinessProbe"]["httpGet"]["port"] == 8080
     assert _containers(objects["spark-worker"])[-1]["readinessProbe"]["httpGet"]["port"] == 8081
