@@ -168,3 +168,53 @@ def test_spark_driver_here_executors_in_pods_trino_reads_the_table(lh: Lakehouse
         spark.stop()
     frame = lh.query("SELECT count(*) AS n, sum(id) AS s FROM iceberg.realnode.spark_numbers")
     assert (int(frame["n"][0]), int(frame["s"][0])) == (100, 5050)
+
+
+def test_port_forward_mode_over_the_kubelets_streams(provisioned: Provisioned) -> None:
+    """The same stack through port-forwards (API server → kubelet → pod), as from a laptop without NodePorts."""
+    with Lakehouse(
+        mode="port-forward",
+        namespace=NAMESPACE,
+        kube={"kubeconfig": provisioned.node.kubeconfig, "credentials_from_secret": True},
+        connect_timeout=10,
+    ) as lh:
+        trino = lh.endpoint("trino")
+        assert (trino.mode, trino.host) == ("port-forward", "127.0.0.1")
+        assert "warehouse" in {b["Name"] for b in lh.s3().list_buckets()["Buckets"]}
+        frame = lh.query("SELECT count(*) AS n, sum(id) AS total FROM iceberg.realnode.numbers")
+        assert (int(frame["n"][0]), int(frame["total"][0])) == (1000, 500500)
+        with lh.postgres() as conn:
+            row = conn.execute('SELECT count(*) FROM "DBS"').fetchone()
+        assert row is not None and row[0] >= 2  # default and realnode
+
+
+def _failing_provision(node: RealNode, namespace: str, **images: str) -> str:
+    from lakehouse_sdk import ProvisionError
+
+    settings = LakehouseSettings(kube={"kubeconfig": node.kubeconfig})
+    options = ProvisionOptions.build(namespace=namespace, images=images, timeout=240)
+    start = time.monotonic()
+    try:
+        with pytest.raises(ProvisionError) as info:
+            provision(options, settings=settings)
+        assert time.monotonic() - start < 240, "a container that cannot start must fail before the timeout"
+    finally:
+        teardown(options, settings=settings, delete_data=True)
+    return str(info.value)
+
+
+def test_a_missing_image_fails_provision_naming_pod_container_and_reason(provisioned: Provisioned) -> None:
+    message = _failing_provision(
+        provisioned.node, "lakehouse-no-image", seaweedfs="docker.io/chrislusf/seaweedfs:0.0-not-built"
+    )
+    assert "object-store" in message
+    assert "seaweedfs" in message
+    assert "ErrImagePull" in message or "ImagePullBackOff" in message
+
+
+def test_a_crashing_container_fails_provision_with_its_last_log_lines(provisioned: Provisioned) -> None:
+    # the postgres image as the object store: its entrypoint runs, fails on the weed arguments, and exits
+    message = _failing_provision(provisioned.node, "lakehouse-crash", seaweedfs="docker.io/library/postgres:15")
+    assert "object-store" in message
+    assert "CrashLoopBackOff" in message or "Error" in message
+    assert "log tail of seaweedfs" in message
