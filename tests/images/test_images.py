@@ -324,14 +324,14 @@ def test_trino_starts_from_the_mounted_config_and_answers_v1_info(podman: Podman
         ],
         ulimits=TRINO_ULIMITS,
     )
-    path = spec["readinessProbe"]["httpGet"]["path"]
+    # the manifests' readiness is the image's own check (it waits for "starting":false on /v1/info)
+    assert spec["readinessProbe"]["exec"]["command"] == ["/usr/lib/trino/bin/health-check"]
 
     def started() -> bool:
-        info = http_json(f"http://127.0.0.1:{TRINO_PORT}{path}")
-        return info.get("starting") is False
+        return podman.exec(name, *spec["readinessProbe"]["exec"]["command"]).returncode == 0
 
-    podman.wait(name, "Trino /v1/info with starting=false", started, 240)
-    info = http_json(f"http://127.0.0.1:{TRINO_PORT}{path}")
+    podman.wait(name, "Trino's health-check (starting=false)", started, 240)
+    info = http_json(f"http://127.0.0.1:{TRINO_PORT}/v1/info")
     assert info["nodeVersion"]["version"] == "476"
     assert info["environment"] == "lakehouse"
     import trino
@@ -395,33 +395,42 @@ def metastore_setup(podman: Podman, tmp: Path, jar_server: str, conf_files: dict
     return MetastoreSetup(owner, spec["image"], plain_env(spec, secrets()), mounts)
 
 
-def test_hive_schematool_ignores_the_manifests_metastore_site_xml(
-    podman: Podman, jar_server: str, tmp_path: Path
-) -> None:
-    """Documents a manifest problem (images/README.md): in Hive 3.1.3 the entrypoint's schematool reads
-    hive-site.xml through HiveConf, not metastore-site.xml, the only file the manifests give it; it
-    falls back to embedded Derby and the schema step fails, so the container exits."""
-    setup = metastore_setup(podman, tmp_path, jar_server, config_map("hadoop-config"))
-    proc = podman.run(setup.image, env=setup.env, options=[*joined(setup.owner), *setup.mounts], timeout=300)
+def _metastore_conf_files() -> dict[str, str]:
+    """The hadoop-config files as the metastore pod mounts them (its volume's items: key -> path)."""
+    data = config_map("hadoop-config")
+    volume = next(v for v in manifest_docs_volumes("Deployment", "hive-metastore") if v["name"] == "hadoop-config")
+    return {item["path"]: data[item["key"]] for item in volume["configMap"]["items"]}
+
+
+def _init_schema(podman: Podman, setup: MetastoreSetup) -> str:
+    """Run the manifests' init-schema init container; its output."""
+    spec = container_spec("Deployment", "hive-metastore", "init-schema", init=True)
+    entrypoint, args = command_of(spec)
+    proc = podman.run(
+        spec["image"],
+        *args,
+        env=plain_env(spec, secrets()),
+        options=[*joined(setup.owner), *setup.mounts],
+        entrypoint=entrypoint,
+        timeout=300,
+    )
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, out[-4000:]
-    assert "Schema initialization failed!" in out
-    assert "jdbc:derby" in out
+    assert proc.returncode == 0, out[-4000:]
+    return out
 
 
-def test_hive_metastore_inits_the_schema_in_postgres_and_serves_thrift(
-    podman: Podman, jar_server: str, tmp_path: Path
-) -> None:
+def test_hive_metastore_inits_the_schema_once_and_restarts(podman: Podman, jar_server: str, tmp_path: Path) -> None:
+    """The manifests' init container creates the schema (Hive 3.1's tools read hive-site.xml, which the pod
+    mounts from metastore-site.xml); the server starts with IS_RESUME=true; a restart finds the schema."""
     import psycopg
 
-    # the manifests' settings, also as hive-site.xml (which both the schema tool and the metastore read)
-    files = dict(config_map("hadoop-config"))
-    files["hive-site.xml"] = files["metastore-site.xml"]
-    setup = metastore_setup(podman, tmp_path, jar_server, files)
+    setup = metastore_setup(podman, tmp_path, jar_server, _metastore_conf_files())
+    first = _init_schema(podman, setup)
+    assert "completed" in first.lower() and "metastore schema present" not in first
+    assert setup.env.get("IS_RESUME") == "true"
     name = podman.start("hive-metastore", setup.image, env=setup.env, options=[*joined(setup.owner), *setup.mounts])
     podman.wait(name, "metastore thrift port", lambda: port_open(HMS_PORT), 300)
     podman.wait(name, "metastore answering get_all_databases", lambda: "default" in metastore_databases(HMS_PORT), 120)
-    assert "Initialized schema successfully" in podman.logs(name)
     password = secrets()["postgres-password"]
     with psycopg.connect(host="127.0.0.1", port=PG_PORT, user="hive", password=password, dbname="metastore") as c:
         assert c.execute('select "SCHEMA_VERSION" from "VERSION"').fetchone() == ("3.1.0",)
@@ -431,19 +440,13 @@ def test_hive_metastore_inits_the_schema_in_postgres_and_serves_thrift(
     listing = podman.exec(name, "ls", "/opt/hive/conf").stdout.split()
     assert {"core-site.xml", "metastore-site.xml", "hive-site.xml"} <= set(listing)
 
-    # Documents a manifest problem: as upstream (Hive < 4: schematool -initSchema at every start unless
-    # IS_RESUME=true), a restarted metastore against the initialised database exits; IS_RESUME=true starts.
+    # a restarted pod: the init container finds the schema, the server starts again
     podman.cmd("rm", "-f", "-t", "5", name)
-    again = podman.run(setup.image, env=setup.env, options=[*joined(setup.owner), *setup.mounts], timeout=300)
-    assert again.returncode == 1
-    assert "Schema initialization failed!" in again.stdout + again.stderr
-    resumed = podman.start(
-        "hive-metastore-resumed",
-        setup.image,
-        env={**setup.env, "IS_RESUME": "true"},
-        options=[*joined(setup.owner), *setup.mounts],
+    assert "metastore schema present" in _init_schema(podman, setup)
+    again = podman.start(
+        "hive-metastore-again", setup.image, env=setup.env, options=[*joined(setup.owner), *setup.mounts]
     )
-    podman.wait(resumed, "metastore with IS_RESUME=true", lambda: "default" in metastore_databases(HMS_PORT), 300)
+    podman.wait(again, "restarted metastore", lambda: "default" in metastore_databases(HMS_PORT), 300)
 
 
 def metastore_databases(port: int) -> list[str]:
