@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import socket
 import threading
 import time
 import uuid
@@ -159,8 +160,9 @@ def test_spark_driver_here_executors_in_pods_trino_reads_the_table(lh: Lakehouse
     """The driver runs in this process; the master and the executor run in pods and fetch its jars from it."""
     spark = lh.spark(app_name="real-node-test")
     try:
-        executors = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1  # minus the driver
-        assert executors >= 1
+        # tasks run where the executor runs: in the worker pod (its host name is the pod's)
+        hosts = spark.sparkContext.parallelize(range(4), 2).map(lambda _: socket.gethostname()).distinct().collect()
+        assert hosts and all(host.startswith("spark-worker-") for host in hosts), hosts
         spark.range(1, 101).writeTo("iceberg.realnode.spark_numbers").createOrReplace()
         rows = spark.sql("SELECT count(*) AS n, sum(id) AS s FROM iceberg.realnode.spark_numbers").collect()
         assert (rows[0]["n"], rows[0]["s"]) == (100, 5050)
