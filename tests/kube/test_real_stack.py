@@ -194,7 +194,8 @@ def _failing_provision(node: RealNode, namespace: str, **images: str) -> str:
     from lakehouse_sdk import ProvisionError
 
     settings = LakehouseSettings(kube={"kubeconfig": node.kubeconfig})
-    options = ProvisionOptions.build(namespace=namespace, images=images, timeout=240)
+    # ClusterIP: the NodePorts belong to the stack provisioned by the module fixture
+    options = ProvisionOptions.build(namespace=namespace, images=images, timeout=240, service_type="ClusterIP")
     start = time.monotonic()
     try:
         with pytest.raises(ProvisionError) as info:
