@@ -55,6 +55,7 @@ NOT_SETTINGS = frozenset(
         "LAKEHOUSE_CACHE_DIR",
         "LAKEHOUSE_SKIP_KUBE_TOOLS",
         "LAKEHOUSE_KUBE_BIN",
+        "LAKEHOUSE_IMAGES_DIR",
     }
 )
 
