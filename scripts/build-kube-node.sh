@@ -100,31 +100,10 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- helpers
-have_version() { # have_version BIN EXPECTED CMD...
-  local bin=$1 want=$2; shift 2
-  [ "$FORCE" = 1 ] && return 1
-  [ -x "$BIN_DIR/$bin" ] || return 1
-  local out
-  out=$("$BIN_DIR/$bin" "$@" 2>&1 || true)
-  if grep -qF -- "$want" <<<"$out"; then
-    log "$bin: up to date ($want)"
-    return 0
-  fi
-  log "$bin: version mismatch (want '$want', got '$(head -n1 <<<"$out")'), rebuilding"
-  return 1
-}
-timed() {
-  local label=$1; shift
-  local t0=$SECONDS
-  "$@"
-  log "$label: took $((SECONDS - t0))s"
-}
-write_if_changed() {
-  local f=$1 content=$2
-  if [ -f "$f" ] && [ "$(cat "$f")" = "$content" ]; then return 1; fi
-  printf '%s\n' "$content" >"$f"
-  return 0
-}
+# have_version, timed, write_if_changed
+# shellcheck source-path=SCRIPTDIR source=lib/kube-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/kube-build.sh"
+
 tidy_if_needed() { # tidy_if_needed DIR CHANGED
   local dir=$1 changed=$2
   if [ "$changed" = 1 ] || [ ! -s "$dir/go.sum" ] || [ ! -f "$dir/go.mod" ]; then

@@ -55,7 +55,8 @@ def _catalog_class() -> Any:
     from thrift.transport import TSocket, TTransport
     from thrift.transport.TTransport import TTransportException
 
-    from lakehouse_sdk.clients._connect import no_answer, unavailable
+    from lakehouse_sdk.clients._connect import unavailable
+    from lakehouse_sdk.clients.metastore import call_failed
 
     class BoundedHiveClient(_HiveClient):
         def __init__(self, uri: str, bounds: tuple[LakehouseSettings, Endpoint], *args: Any) -> None:
@@ -94,14 +95,7 @@ def _catalog_class() -> Any:
                 try:
                     return attr(*args, **kwargs)
                 except (TTransportException, OSError) as exc:
-                    if isinstance(getattr(exc, "inner", None), TimeoutError) or isinstance(exc, TimeoutError):
-                        raise no_answer(
-                            self._settings,
-                            self._endpoint,
-                            self._settings.metastore.request_timeout,
-                            "metastore.request_timeout",
-                        ) from None
-                    raise unavailable(self._settings, self._endpoint, f"connection lost ({exc})") from None
+                    raise call_failed(self._settings, self._endpoint, exc) from None
 
             return call
 

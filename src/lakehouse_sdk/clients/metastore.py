@@ -14,9 +14,10 @@ from typing import Any
 from lakehouse_sdk._deps import require
 from lakehouse_sdk.clients._connect import no_answer, unavailable
 from lakehouse_sdk.endpoints import Endpoint
+from lakehouse_sdk.errors import ServiceUnavailableError
 from lakehouse_sdk.settings import LakehouseSettings
 
-__all__ = ["DatabaseInfo", "MetastoreClient", "TableInfo"]
+__all__ = ["DatabaseInfo", "MetastoreClient", "TableInfo", "call_failed"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class TableInfo:
     def metadata_location(self) -> str | None:
         """The current Iceberg metadata file, for Iceberg tables."""
         return self.parameters.get("metadata_location")
+
+
+def call_failed(settings: LakehouseSettings, endpoint: Endpoint, exc: BaseException) -> ServiceUnavailableError:
+    """The error for a Thrift call to the metastore that lost its connection or got no answer in time."""
+    message = str(getattr(exc, "message", "") or exc)
+    timed_out = isinstance(exc, TimeoutError) or isinstance(getattr(exc, "inner", None), TimeoutError)
+    if timed_out or "timed out" in message:
+        return no_answer(settings, endpoint, settings.metastore.request_timeout, "metastore.request_timeout")
+    return unavailable(settings, endpoint, f"connection lost ({message})")
 
 
 class MetastoreClient:
@@ -133,12 +143,7 @@ class MetastoreClient:
             return getattr(client, method)(*args)
         except (TTransportException, OSError) as exc:
             self.close()  # the connection is in an unknown state; the next call reconnects
-            message = str(getattr(exc, "message", "") or exc)
-            if isinstance(getattr(exc, "inner", None), TimeoutError) or "timed out" in message:
-                raise no_answer(
-                    self.settings, self.endpoint, self.settings.metastore.request_timeout, "metastore.request_timeout"
-                ) from None
-            raise unavailable(self.settings, self.endpoint, f"connection lost ({message})") from None
+            raise call_failed(self.settings, self.endpoint, exc) from None
 
     def databases(self) -> list[str]:
         """Names of all databases."""
