@@ -352,7 +352,30 @@ class Lakehouse(Closing):
         return status(options, settings=self.settings)
 
     def scale_workers(self, replicas: int, *, options: ProvisionOptions | None = None) -> None:
-        """Scale the Spark workers of the provisioned stack and wait for them."""
+        """Scale the Spark workers of the provisioned stack; return once the master lists ``replicas`` alive."""
         from lakehouse_sdk.kube.manage import scale_workers
+        from lakehouse_sdk.kube.registered import alive_spark_workers, wait_for_workers
 
         scale_workers(replicas, options, settings=self.settings)
+        ui = self.endpoint("spark-master-ui").url
+        wait_for_workers(
+            lambda: alive_spark_workers(ui, self.settings.connect_timeout),
+            f"the Spark master ({ui})",
+            replicas,
+            options.timeout if options else 600.0,
+            hint=f"Look at the workers' logs: kubectl -n {self.settings.namespace} logs deploy/spark-worker",
+        )
+
+    def scale_trino_workers(self, replicas: int, *, options: ProvisionOptions | None = None) -> None:
+        """Scale the Trino workers; return once ``system.runtime.nodes`` lists ``replicas`` active workers."""
+        from lakehouse_sdk.kube.manage import scale_trino_workers
+        from lakehouse_sdk.kube.registered import active_trino_workers, wait_for_workers
+
+        scale_trino_workers(replicas, options, settings=self.settings)
+        wait_for_workers(
+            lambda: active_trino_workers(self.query),
+            f"Trino's system.runtime.nodes ({self.endpoint('trino').url})",
+            replicas,
+            options.timeout if options else 600.0,
+            hint=f"Look at the workers' logs: kubectl -n {self.settings.namespace} logs deploy/trino-worker",
+        )

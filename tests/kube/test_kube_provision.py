@@ -98,10 +98,11 @@ def test_no_workload_or_configmap_carries_a_secret(kube_settings: LakehouseSetti
 def test_changed_option_rolls_only_the_affected_workloads(kube_settings: LakehouseSettings, api: KubeAPI) -> None:
     before = _versions(api, NS)
     result = provision(_options(trino_heap="3G"), settings=kube_settings)
-    assert sorted(result.changed) == ["ConfigMap/trino-config", "Deployment/trino"]
+    # the coordinator and the workers share jvm.config
+    assert sorted(result.changed) == ["ConfigMap/trino-config", "Deployment/trino", "Deployment/trino-worker"]
     after = _versions(api, NS)
     assert after["Deployment/trino"][1] == before["Deployment/trino"][1] + 1
-    assert {k for k in before if before[k][1] != after[k][1]} == {"Deployment/trino"}
+    assert {k for k in before if before[k][1] != after[k][1]} == {"Deployment/trino", "Deployment/trino-worker"}
 
     result = provision(_options(trino_heap="3G", spark_workers=2), settings=kube_settings)
     assert result.changed == ["Deployment/spark-worker"]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import socket
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,11 +81,9 @@ def provisioned(real_node: RealNode, jar_server: str) -> Iterator[Provisioned]:
     assert set(loaded) <= set(real_node.images())
     settings = LakehouseSettings(kube={"kubeconfig": real_node.kubeconfig}, namespace=NAMESPACE)
     # two cores: CPU requests small enough for every pod to fit on one node (memory as by default)
-    resources = {
-        name: res.model_dump() | {"cpu": "1" if name == "spark-worker" else "100m"}
-        for name, res in default_resources().items()
-    }
-    options = ProvisionOptions.build(maven_repository=jar_server, timeout=900, resources=resources)
+    # (a Spark worker offers at least one core whatever its request)
+    resources = {name: res.model_dump() | {"cpu": "100m"} for name, res in default_resources().items()}
+    options = ProvisionOptions.build(maven_repository=jar_server, timeout=900, resources=resources, persistent=True)
     start = time.monotonic()
     result = provision(options, settings=settings, progress=print)
     seconds = time.monotonic() - start
@@ -91,8 +91,15 @@ def provisioned(real_node: RealNode, jar_server: str) -> Iterator[Provisioned]:
     try:
         yield Provisioned(real_node, settings, options, result, seconds)
     finally:
+        kept = teardown(options, settings=settings)
+        print(kept)
+        # without delete_data: the volumes and the credentials their data was written with, nothing else
+        left = set(real_node.kubectl("get", "all,pvc,secret,configmap,job", "-n", NAMESPACE, "-o", "name").split())
+        claims = {f"persistentvolumeclaim/data-{name}-0" for name in ("object-store", "postgres")}
+        assert left - {"configmap/kube-root-ca.crt"} == claims | {"secret/lakehouse-credentials"}, left
         gone = teardown(options, settings=settings, delete_data=True)
         print(gone)
+        assert gone.namespace_deleted
         leftover = real_node.kubectl("get", "all,pvc", "-n", NAMESPACE, "-o", "name", check=False)
         assert "pod/" not in leftover and "persistentvolumeclaim/" not in leftover, leftover
 
@@ -190,6 +197,76 @@ def test_port_forward_mode_over_the_kubelets_streams(provisioned: Provisioned) -
         with lh.postgres() as conn:
             row = conn.execute('SELECT count(*) FROM "DBS"').fetchone()
         assert row is not None and row[0] >= 2  # default and realnode
+
+
+def test_scale_workers_registers_three_spark_workers_at_the_master(provisioned: Provisioned, lh: Lakehouse) -> None:
+    from lakehouse_sdk.kube.registered import alive_spark_workers
+
+    lh.scale_workers(3, options=provisioned.options)
+    ui = lh.endpoint("spark-master-ui").url
+    assert alive_spark_workers(ui, 10) == 3
+    doc = json.loads(urllib.request.urlopen(f"{ui}/json/", timeout=10).read())
+    alive = [w for w in doc["workers"] if w["state"] == "ALIVE"]
+    pods = provisioned.node.kubectl_json("get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=spark-worker")
+    # one registration per worker pod, from the pods' own addresses
+    assert sorted(w["host"] for w in alive) == sorted(p["status"]["podIP"] for p in pods["items"])
+    lh.scale_workers(1, options=provisioned.options)  # back to one: two cores
+    assert alive_spark_workers(ui, 10) == 1
+
+
+def test_trino_workers_join_the_coordinator_and_run_query_splits(provisioned: Provisioned, lh: Lakehouse) -> None:
+    lh.scale_trino_workers(2, options=provisioned.options)
+    try:
+        nodes = lh.query("SELECT node_id, coordinator, state FROM system.runtime.nodes")
+        workers = set(nodes[~nodes["coordinator"]]["node_id"])
+        assert len(workers) == 2 and set(nodes["state"]) == {"active"}, nodes
+        # six INSERTs: six data files, so six splits to spread over the three nodes
+        lh.query("CREATE TABLE IF NOT EXISTS iceberg.realnode.spread (id bigint)")
+        lh.query("DELETE FROM iceberg.realnode.spread")
+        for part in range(6):
+            lh.query(f"INSERT INTO iceberg.realnode.spread SELECT x FROM UNNEST(sequence({part * 100 + 1}, "
+                     f"{part * 100 + 100})) AS t(x)")  # fmt: skip
+        tag = uuid.uuid4().hex
+        frame = lh.query(f"SELECT count(*) AS n, sum(id) AS s FROM iceberg.realnode.spread -- {tag}")
+        assert (int(frame["n"][0]), int(frame["s"][0])) == (600, 180300)
+        tasks = lh.query(
+            "SELECT t.node_id, t.completed_splits FROM system.runtime.tasks t JOIN system.runtime.queries q "
+            f"ON t.query_id = q.query_id WHERE q.query LIKE '%-- {tag}' AND q.query NOT LIKE '%system.runtime%'"
+        )
+        ran = {row.node_id for row in tasks.itertuples() if row.completed_splits > 0}
+        assert ran & workers, f"no worker ran a split of the query: {tasks.to_dict('records')}"
+    finally:
+        lh.scale_trino_workers(0, options=provisioned.options)
+
+
+def test_deleted_pods_come_back_with_their_data(provisioned: Provisioned, lh: Lakehouse) -> None:
+    """With persistent=True the object store and PostgreSQL keep their volumes: a recreated pod serves the
+    same table, through a recreated metastore and Trino."""
+    from lakehouse_sdk.kube.manage import status
+
+    node = provisioned.node
+    selector = "app.kubernetes.io/name in (object-store,postgres,hive-metastore,trino)"
+    before = {p["metadata"]["uid"] for p in node.kubectl_json("get", "pods", "-n", NAMESPACE, "-l", selector)["items"]}
+    node.kubectl("delete", "pods", "-n", NAMESPACE, "-l", selector, "--wait=true", "--timeout=120s")
+
+    def recreated_and_ready() -> bool:
+        pods = node.kubectl_json("get", "pods", "-n", NAMESPACE, "-l", selector)["items"]
+        ready = [
+            p for p in pods
+            if p["metadata"]["uid"] not in before
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+        ]  # fmt: skip
+        return len(ready) == len(pods) == 4
+
+    deadline = time.monotonic() + 600
+    while not recreated_and_ready():
+        assert time.monotonic() < deadline, node.kubectl("get", "pods", "-n", NAMESPACE, "-o", "wide")
+        time.sleep(3)
+    assert all(row.ready for row in status(provisioned.options, settings=provisioned.settings))
+    assert lh.health(timeout=30).ok
+    frame = lh.query("SELECT count(*) AS n, sum(id) AS total FROM iceberg.realnode.numbers")
+    assert (int(frame["n"][0]), int(frame["total"][0])) == (1000, 500500)
+    assert "warehouse" in {b["Name"] for b in lh.s3().list_buckets()["Buckets"]}
 
 
 def _failing_provision(node: RealNode, namespace: str, **images: str) -> str:

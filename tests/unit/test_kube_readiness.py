@@ -74,3 +74,27 @@ def test_cli_render_prints_the_manifests(capsys: pytest.CaptureFixture[str]) -> 
     assert "namespace: gitops" in out
     assert "replicas: 2" in out
     assert "minioadmin" not in out  # placeholders are base64 in the Secret, never plain
+
+
+def test_cli_render_takes_the_trino_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    assert main(["render", "--trino-workers", "3"]) == 0
+    docs = list(yaml.safe_load_all(capsys.readouterr().out))
+    workers = next(d for d in docs if d and d["kind"] == "Deployment" and d["metadata"]["name"] == "trino-worker")
+    assert workers["spec"]["replicas"] == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["scale"], "--spark-workers N and/or --trino-workers N"),
+        (["scale", "--spark-workers", "-1"], "scale_workers(-1): the number of workers cannot be negative"),
+        (["scale", "--trino-workers", "101"], "scale_trino_workers(101): at most 100 workers"),
+    ],
+)
+def test_cli_scale_refuses_what_it_cannot_do_before_touching_a_cluster(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err

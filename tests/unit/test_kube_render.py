@@ -139,10 +139,11 @@ def _hashes(options: ProvisionOptions, credentials: Credentials | None = None) -
 def test_config_hash_moves_only_for_the_workloads_a_change_affects() -> None:
     base = _hashes(ProvisionOptions())
     trino_heap = _hashes(ProvisionOptions(trino_heap="3G"))
-    assert {k for k in base if base[k] != trino_heap[k]} == {"trino"}
+    assert {k for k in base if base[k] != trino_heap[k]} == {"trino", "trino-worker"}  # one jvm.config
     region = _hashes(ProvisionOptions(region="eu-west-1"))
     # the configuration files change for these; minio-init's pod template itself changes (AWS_REGION)
-    assert {k for k in base if base[k] != region[k]} == {"trino", "hive-metastore", "spark-master", "spark-worker"}
+    changed = {k for k in base if base[k] != region[k]}
+    assert changed == {"trino", "trino-worker", "hive-metastore", "spark-master", "spark-worker"}
     assert _hashes(ProvisionOptions(), SECRETS).keys() == base.keys()
     assert all(_hashes(ProvisionOptions(), SECRETS)[k] != base[k] for k in base)
 
@@ -194,3 +195,40 @@ def test_credentials_repr_hides_values() -> None:
     generated = Credentials.generate()
     assert len(generated.s3_secret_key) == 40
     assert generated.s3_secret_key != Credentials.generate().s3_secret_key
+
+
+def _properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def test_trino_workers_join_the_coordinator_and_read_their_own_files() -> None:
+    objects = render_objects(ProvisionOptions(trino_workers=2))
+    deployments = {d["metadata"]["name"]: d for d in _by_kind(objects, "Deployment")}
+    assert deployments["trino-worker"]["spec"]["replicas"] == 2
+    assert deployments["trino"]["spec"]["replicas"] == 1
+    assert render_objects(ProvisionOptions())[0]  # default: no workers
+    default = {d["metadata"]["name"]: d for d in _by_kind(render_objects(ProvisionOptions()), "Deployment")}
+    assert default["trino-worker"]["spec"]["replicas"] == 0
+
+    cm = next(o for o in _by_kind(objects, "ConfigMap") if o["metadata"]["name"] == "trino-config")["data"]
+    worker = _properties(cm["worker.config.properties"])
+    assert worker["coordinator"] == "false"
+    assert worker["discovery.uri"] == "http://trino:8080"  # the coordinator's Service
+    coordinator = _properties(cm["config.properties"])
+    assert coordinator["coordinator"] == "true"
+    assert coordinator["node-scheduler.include-coordinator"] == "true"
+    assert "node.id" not in _properties(cm["worker.node.properties"])  # each replica gets its own
+    assert _properties(cm["node.properties"])["node.id"] == "trino-coordinator"
+
+    pod = deployments["trino-worker"]["spec"]["template"]["spec"]
+    items = {i["key"]: i["path"] for i in pod["volumes"][0]["configMap"]["items"]}
+    assert items["worker.config.properties"] == "config.properties"
+    assert items["worker.node.properties"] == "node.properties"
+    assert "config.properties" not in items and "node.properties" not in items
+    # the worker pods are not behind the coordinator's Service, and have none of their own
+    labels = deployments["trino-worker"]["spec"]["template"]["metadata"]["labels"]
+    service = next(o for o in _by_kind(objects, "Service") if o["metadata"]["name"] == "trino")
+    assert not service["spec"]["selector"].items() <= labels.items()
+    assert not [o for o in _by_kind(objects, "Service") if o["metadata"]["name"].startswith("trino-worker")]
+    init = pod["initContainers"][0]["command"][-1]
+    assert "/dev/tcp/trino/8080" in init

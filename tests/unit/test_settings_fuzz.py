@@ -147,6 +147,8 @@ def _manifests(settings_: LakehouseSettings) -> None:
                 or {
                     "config": stack_config.trino_config_properties(ctx),
                     "node": stack_config.trino_node_properties(ctx),
+                    "worker.config": stack_config.trino_worker_config_properties(ctx, "trino"),
+                    "worker.node": stack_config.trino_worker_node_properties(ctx),
                 }[name]
             )
             assert load_properties(text) == expected, key

@@ -245,6 +245,25 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scale(args: argparse.Namespace) -> int:
+    from lakehouse_sdk.kube.options import ProvisionOptions
+
+    if args.spark_workers is None and args.trino_workers is None:
+        raise ConfigurationError("lakehouse scale: say what to scale: --spark-workers N and/or --trino-workers N")
+    lh = _lakehouse(args)
+    if args.namespace:
+        lh = Lakehouse(lh.settings.with_overrides(namespace=args.namespace))
+    options = ProvisionOptions.build(namespace=lh.settings.namespace, timeout=args.timeout)
+    with lh:
+        if args.spark_workers is not None:
+            lh.scale_workers(args.spark_workers, options=options)
+            print(f"spark-worker: {args.spark_workers} worker(s) registered at the Spark master")
+        if args.trino_workers is not None:
+            lh.scale_trino_workers(args.trino_workers, options=options)
+            print(f"trino-worker: {args.trino_workers} worker(s) active in system.runtime.nodes")
+    return 0
+
+
 def _add_provision_args(p: argparse.ArgumentParser) -> None:
     try:
         from lakehouse_sdk.cli.kube_args import add_cli_arguments
@@ -321,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("provision", help="deploy the stack on Kubernetes and wait until it is ready")
     _add_provision_args(p)
     p.set_defaults(func=cmd_provision)
+
+    p = sub.add_parser("scale", help="scale the provisioned stack's Spark or Trino workers and wait until they join")
+    p.add_argument("--spark-workers", type=int, metavar="N", help="Spark workers registered at the master")
+    p.add_argument("--trino-workers", type=int, metavar="N", help="Trino workers beside the coordinator")
+    p.add_argument("--namespace", help="namespace of the stack (default: settings.namespace)")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS")
+    p.set_defaults(func=cmd_scale)
 
     p = sub.add_parser("teardown", help="remove what provision created (volumes kept unless --delete-data)")
     _add_provision_args(p)

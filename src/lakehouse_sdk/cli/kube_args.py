@@ -20,6 +20,7 @@ def options_from_args(args: argparse.Namespace) -> ProvisionOptions:
         "service_type",
         "storage_class",
         "spark_workers",
+        "trino_workers",
         "credentials",
         "field_manager",
         "maven_repository",
@@ -71,6 +72,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         "--storage-size", dest="kube_storage_size", action="append", metavar="COMPONENT=SIZE", help="e.g. postgres=20Gi"
     )
     g.add_argument("--spark-workers", dest="kube_spark_workers", type=int, metavar="N")
+    g.add_argument("--trino-workers", dest="kube_trino_workers", type=int, metavar="N", help="beside the coordinator")
     g.add_argument("--image", dest="kube_images", action="append", metavar="NAME=IMAGE", help="e.g. trino=my/trino:476")
     g.add_argument("--cpu", dest="kube_cpu", action="append", metavar="COMPONENT=REQ[:LIMIT]", help="e.g. trino=2:4")
     g.add_argument("--memory", dest="kube_memory", action="append", metavar="COMPONENT=REQ[:LIMIT]")

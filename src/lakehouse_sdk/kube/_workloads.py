@@ -327,26 +327,37 @@ TRINO_FILES = {
     "catalog.hive.properties": "catalog/hive.properties",
     "catalog.iceberg.properties": "catalog/iceberg.properties",
 }
+# a worker reads its own config.properties and node.properties, under the same paths
+TRINO_WORKER_FILES = {
+    **TRINO_FILES,
+    "config.properties": None,
+    "node.properties": None,
+    "worker.config.properties": "config.properties",
+    "worker.node.properties": "node.properties",
+}
 
 
-def trino_pod(options: ProvisionOptions) -> Obj:
-    """A single-node Trino coordinator with the ``hive`` and ``iceberg`` catalogs from ``trino-config``."""
-    spec = COMPONENTS["trino"]
+def trino_pod(options: ProvisionOptions, role: str) -> Obj:
+    """The Trino coordinator (which also runs splits) or a worker that joins it, with the ``hive`` and
+    ``iceberg`` catalogs from ``trino-config``."""
+    name = "trino" if role == "coordinator" else "trino-worker"
+    spec = COMPONENTS[name]
     container = {
-        "name": "trino",
+        "name": name,
         "image": options.images.trino,
         "env": secret_env(*S3_ENV),
         "ports": container_ports(spec),
         "startupProbe": startup_probe(spec),
         "readinessProbe": probe(spec, period=10),
         "livenessProbe": probe(spec, period=20, failures=3),
-        "resources": options.resources["trino"].to_k8s(),
+        "resources": options.resources[name].to_k8s(),
         "volumeMounts": [
             {"name": "trino-config", "mountPath": "/etc/trino", "readOnly": True},
             {"name": "data", "mountPath": spec.data_dirs[0]},
         ],
     }
-    items = [_item(key, path) for key, path in TRINO_FILES.items()]
+    files = TRINO_FILES if role == "coordinator" else TRINO_WORKER_FILES
+    items = [_item(key, path) for key, path in files.items() if path]
     volumes = [{"name": "trino-config", "configMap": {"name": "trino-config", "items": items}}]
     volumes.append({"name": "data", "emptyDir": {}})
     init = [wait_for(options.images.trino, spec)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from lakehouse_sdk.errors import ProvisionError, ProvisionTimeoutError
 from lakehouse_sdk.kube._api import KubeAPI, connect
-from lakehouse_sdk.kube._readiness import WORKLOAD_KINDS, diagnose, readiness
+from lakehouse_sdk.kube._readiness import WORKLOAD_KINDS, diagnose, pod_problems, readiness, selector_of
 from lakehouse_sdk.kube.credentials import SECRET_NAME, Credentials
 from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.kube.render import LABEL_SELECTOR, NAMESPACE_ANNOTATION, render_objects
@@ -25,6 +25,7 @@ __all__ = [
     "effective_namespace",
     "provisioned_settings",
     "read_credentials",
+    "scale_trino_workers",
     "scale_workers",
     "status",
     "teardown",
@@ -116,23 +117,65 @@ def scale_workers(
         ProvisionError: the stack is not deployed or ``replicas`` is negative.
         ProvisionTimeoutError: the workers were not available within ``options.timeout``.
     """
+    return _scale("spark-worker", "spark_workers", replicas, options, settings=settings, wait=wait)
+
+
+def scale_trino_workers(
+    replicas: int,
+    options: ProvisionOptions | None = None,
+    *,
+    settings: LakehouseSettings | None = None,
+    wait: bool = True,
+) -> ComponentStatus:
+    """Scale the Trino workers to ``replicas`` and (by default) wait until their pods are ready.
+
+    A ready worker pod has started; the coordinator lists it in ``system.runtime.nodes`` once it has
+    announced itself (:meth:`lakehouse_sdk.Lakehouse.scale_trino_workers` waits for that too). The next
+    ``provision()`` sets the count of its ``trino_workers`` option again.
+
+    Raises:
+        ProvisionError: the stack is not deployed or ``replicas`` is negative.
+        ProvisionTimeoutError: the workers were not ready within ``options.timeout``.
+    """
+    return _scale("trino-worker", "trino_workers", replicas, options, settings=settings, wait=wait)
+
+
+def _scale(
+    name: str,
+    option: str,
+    replicas: int,
+    options: ProvisionOptions | None,
+    *,
+    settings: LakehouseSettings | None,
+    wait: bool,
+) -> ComponentStatus:
+    caller = f"scale_{option}({replicas})".replace("scale_spark_workers", "scale_workers")
     if replicas < 0:
-        raise ProvisionError(f"scale_workers({replicas}): the number of workers cannot be negative")
+        raise ProvisionError(f"{caller}: the number of workers cannot be negative")
+    if replicas > 100:
+        raise ProvisionError(f"{caller}: at most 100 workers (the {option} option's limit)")
     api, options, _ = _setup(options, settings)
     ns = options.namespace
-    if api.get("Deployment", "spark-worker", ns) is None:
-        raise ProvisionError(f"no Deployment spark-worker in namespace {ns!r} ({api.where}). Run provision() first.")
-    api.scale("Deployment", "spark-worker", ns, replicas, field_manager=options.field_manager)
+    if api.get("Deployment", name, ns) is None:
+        raise ProvisionError(
+            f"{caller}: no Deployment {name} in namespace {ns!r} ({api.where}). Run provision() first "
+            "(a stack provisioned before this version has no Trino worker Deployment: provision again)."
+        )
+    api.scale("Deployment", name, ns, replicas, field_manager=options.field_manager)
     deadline = time.monotonic() + options.timeout
     while True:
-        current = api.get("Deployment", "spark-worker", ns) or {}
+        current = api.get("Deployment", name, ns) or {}
         state = readiness(current)
         if state.ready or not wait:
-            return ComponentStatus("spark-worker", "Deployment", state.ready, state.detail)
+            return ComponentStatus(name, "Deployment", state.ready, state.detail)
+        pods = api.list("Pod", ns, selector=selector_of(current)) if current else []
+        if any(pod_problems(pod) for pod in pods):
+            raise ProvisionError(f"{caller}: {name} cannot start.\n{diagnose(api, ns, [current])}")
         if time.monotonic() > deadline:
             raise ProvisionTimeoutError(
-                f"spark-worker did not reach {replicas} available replicas within {options.timeout:.0f}s "
-                f"({state.detail}).\n{diagnose(api, ns, [current])}\nLower the worker resources or add nodes."
+                f"{caller}: {name} did not reach {replicas} available replicas within {options.timeout:.0f}s "
+                f"({state.detail}).\n{diagnose(api, ns, [current])}\nLower the worker resources "
+                f"(`--cpu {name}=...`, `--memory {name}=...`) or add nodes."
             )
         time.sleep(options.poll_interval)
 

@@ -99,6 +99,7 @@ def default_resources() -> dict[str, Resources]:
         "spark-master": Resources(cpu="250m", memory="1Gi"),
         "spark-worker": Resources(cpu="1", memory="2Gi", memory_limit="3Gi"),
         "trino": Resources(cpu="500m", memory="3Gi", memory_limit="4Gi"),
+        "trino-worker": Resources(cpu="500m", memory="3Gi", memory_limit="4Gi"),
     }
 
 
@@ -116,6 +117,8 @@ class ProvisionOptions(_Model):
         postgres_size: size of PostgreSQL's claim.
         resources: requests and limits per component (see ``COMPONENTS``); missing ones keep defaults.
         spark_workers: replicas of the Spark worker Deployment.
+        trino_workers: replicas of the Trino worker Deployment (0: the coordinator runs every split itself;
+            it keeps running splits beside its workers).
         credentials: ``generate`` strong random credentials (kept in the Secret across re-provisioning) or
             take them from the ``settings`` given to ``provision()``.
         buckets, warehouse_bucket, region, postgres_user, postgres_database, trino_heap: the stack's values,
@@ -139,6 +142,7 @@ class ProvisionOptions(_Model):
     postgres_size: str = "5Gi"
     resources: dict[str, Resources] = Field(default_factory=default_resources)
     spark_workers: int = Field(default=1, ge=0, le=100)
+    trino_workers: int = Field(default=0, ge=0, le=100)
     credentials: Literal["generate", "settings"] = "generate"
     buckets: tuple[str, ...] = Field(default_factory=lambda: tuple(_setting_default("s3", "buckets")))
     warehouse_bucket: str = Field(default_factory=lambda: _setting_default("s3", "warehouse_bucket"))

@@ -3,9 +3,9 @@
 Layers, in order: ``namespace``; ``config`` (the credentials Secret and the ``trino-config`` and
 ``hadoop-config`` ConfigMaps, rendered from :mod:`lakehouse_sdk.stack.config` with in-cluster addresses);
 ``object-store``; ``minio-init`` (the Job that creates the buckets); ``postgres``; ``hive-metastore``;
-``spark`` (master and workers); ``trino``. Every object carries :data:`LABELS`, and every pod template a
-``lakehouse-sdk.io/config-hash`` annotation over the configuration and credentials it consumes, so that a
-changed option rolls exactly the workloads it affects.
+``spark`` (master and workers); ``trino`` (coordinator and workers). Every object carries :data:`LABELS`,
+and every pod template a ``lakehouse-sdk.io/config-hash`` annotation over the configuration and credentials
+it consumes, so that a changed option rolls exactly the workloads it affects.
 
 Rendering is pure: no cluster, no randomness. :func:`render_yaml` needs PyYAML (extra ``kube``).
 """
@@ -82,6 +82,10 @@ def config_maps(options: ProvisionOptions) -> dict[str, Obj]:
         "config.properties": stack_config.to_properties(stack_config.trino_config_properties(ctx)),
         "node.properties": stack_config.to_properties(stack_config.trino_node_properties(ctx)),
         "jvm.config": stack_config.trino_jvm_config(ctx),
+        "worker.config.properties": stack_config.to_properties(
+            stack_config.trino_worker_config_properties(ctx, ENDPOINTS["trino"].dns_name)
+        ),
+        "worker.node.properties": stack_config.to_properties(stack_config.trino_worker_node_properties(ctx)),
         **{
             f"catalog.{name}.properties": stack_config.to_properties(props)
             for name, props in stack_config.trino_catalogs(ctx).items()
@@ -129,7 +133,8 @@ def _workload(kind: str, name: str, component: str, options: ProvisionOptions, p
     spec: Obj = {"selector": {"matchLabels": _selector(component)}, "template": _template(component, pod, config_hash)}
     api = "apps/v1"
     if kind == "Deployment":
-        spec = {"replicas": options.spark_workers if component == "spark-worker" else 1, **spec}
+        replicas = _REPLICAS[component](options) if component in _REPLICAS else 1
+        spec = {"replicas": replicas, **spec}
         spec["revisionHistoryLimit"] = 3
     elif kind == "StatefulSet":
         spec = {"replicas": 1, "serviceName": name if name != "object-store" else "minio", **spec}
@@ -165,7 +170,13 @@ _PODS: dict[str, Callable[[ProvisionOptions], Obj]] = {
     "hive-metastore": w.metastore_pod,
     "spark-master": lambda options: w.spark_pod(options, "master"),
     "spark-worker": lambda options: w.spark_pod(options, "worker"),
-    "trino": w.trino_pod,
+    "trino": lambda options: w.trino_pod(options, "coordinator"),
+    "trino-worker": lambda options: w.trino_pod(options, "worker"),
+}
+# Deployments whose replica count is an option (the rest run one replica)
+_REPLICAS: dict[str, Callable[[ProvisionOptions], int]] = {
+    "spark-worker": lambda options: options.spark_workers,
+    "trino-worker": lambda options: options.trino_workers,
 }
 _SIZES = {"object-store": "object_store_size", "postgres": "postgres_size"}
 

@@ -88,7 +88,7 @@ class ComponentSpec:
         config_files: the files of the ``trino-config``/``hadoop-config`` ConfigMaps it reads.
         secrets: the credentials it needs (keys of :data:`lakehouse_sdk.stack.config.SECRET_ENV`).
         local: whether the local runtime runs it as a process (the bucket Job's work is done by the object
-            store's process locally).
+            store's process locally; Trino workers exist only on Kubernetes).
         extra_port_offsets: internal ports the local process also opens, as offsets from its first port.
     """
 
@@ -217,6 +217,26 @@ COMPONENTS: dict[str, ComponentSpec] = {
                 "catalog.iceberg.properties",
             ),
             secrets=_S3,
+        ),
+        ComponentSpec(
+            "trino-worker",
+            "Trino workers, which join the coordinator and run query splits (none by default)",
+            depends_on=("trino",),
+            layer="trino",
+            # reached by pod address from the coordinator, never by clients: no endpoint, no Service
+            ports=(PortSpec("http", 8080, description="Trino worker"),),
+            readiness=Readiness("command", "http", command=("/usr/lib/trino/bin/health-check",), startup_failures=60),
+            data_dirs=("/data/trino",),
+            config_files=(
+                "worker.config.properties",
+                "worker.node.properties",
+                "jvm.config",
+                "catalog.hive.properties",
+                "catalog.iceberg.properties",
+            ),
+            secrets=_S3,
+            # the local stack is one machine: its coordinator runs every split itself
+            local=False,
         ),
     )
 }

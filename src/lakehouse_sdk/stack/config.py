@@ -30,6 +30,8 @@ __all__ = [
     "trino_config_properties",
     "trino_jvm_config",
     "trino_node_properties",
+    "trino_worker_config_properties",
+    "trino_worker_node_properties",
 ]
 
 # The environment variables that carry credentials into the services.
@@ -224,6 +226,22 @@ def trino_config_properties(ctx: StackContext) -> dict[str, str]:
         "query.max-memory": "1GB",
         "query.max-memory-per-node": "512MB",
     }
+
+
+def trino_worker_config_properties(ctx: StackContext, coordinator_host: str) -> dict[str, str]:
+    """A worker: it announces itself to the coordinator at ``coordinator_host`` and runs the splits it gets."""
+    return {
+        "coordinator": "false",
+        "http-server.http.port": str(ctx.trino_port),
+        "discovery.uri": f"http://{coordinator_host}:{ctx.trino_port}",
+        "query.max-memory": "1GB",
+        "query.max-memory-per-node": "512MB",
+    }
+
+
+def trino_worker_node_properties(ctx: StackContext) -> dict[str, str]:
+    """No ``node.id``: each worker replica gets a random one when it starts (the coordinator's is fixed)."""
+    return {"node.environment": "lakehouse", "node.data-dir": ctx.trino_data_dir}
 
 
 def trino_node_properties(ctx: StackContext) -> dict[str, str]:
