@@ -253,11 +253,12 @@ def test_trino_workers_join_the_coordinator_and_run_query_splits(provisioned: Pr
 
 def test_deleted_pods_come_back_with_their_data(provisioned: Provisioned, lh: Lakehouse) -> None:
     """With persistent=True the object store and PostgreSQL keep their volumes: a recreated pod serves the
-    same table, through a recreated metastore and Trino."""
+    same table, through a recreated metastore and Trino; the Spark worker joins a recreated master."""
     from lakehouse_sdk.kube.manage import status
+    from lakehouse_sdk.kube.registered import alive_spark_workers, wait_for_workers
 
     node = provisioned.node
-    selector = "app.kubernetes.io/name in (object-store,postgres,hive-metastore,trino)"
+    selector = "app.kubernetes.io/name in (object-store,postgres,hive-metastore,spark-master,trino)"
     before = {p["metadata"]["uid"] for p in node.kubectl_json("get", "pods", "-n", NAMESPACE, "-l", selector)["items"]}
     node.kubectl("delete", "pods", "-n", NAMESPACE, "-l", selector, "--wait=true", "--timeout=120s")
 
@@ -268,7 +269,7 @@ def test_deleted_pods_come_back_with_their_data(provisioned: Provisioned, lh: La
             if p["metadata"]["uid"] not in before
             and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
         ]  # fmt: skip
-        return len(ready) == len(pods) == 4
+        return len(ready) == len(pods) == 5
 
     deadline = time.monotonic() + 600
     while not recreated_and_ready():
@@ -279,6 +280,9 @@ def test_deleted_pods_come_back_with_their_data(provisioned: Provisioned, lh: La
     frame = lh.query("SELECT count(*) AS n, sum(id) AS total FROM iceberg.realnode.numbers")
     assert (int(frame["n"][0]), int(frame["total"][0])) == (1000, 500500)
     assert "warehouse" in {b["Name"] for b in lh.s3().list_buckets()["Buckets"]}
+    # the worker finds the new master by the Service name it was given (preferConfiguredMasterAddress)
+    ui = lh.endpoint("spark-master-ui").url
+    wait_for_workers(lambda: alive_spark_workers(ui, 10), "the new Spark master", 1, 180, hint="worker lost")
 
 
 def _failing_provision(node: RealNode, namespace: str, **images: str) -> str:

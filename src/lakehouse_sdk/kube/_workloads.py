@@ -300,11 +300,16 @@ def spark_pod(options: ProvisionOptions, role: str) -> Obj:
         master = ENDPOINTS["spark-master"]
         args = [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://{master.dns_name}:{master.port}"]
         args += ["--webui-port", ui, "--cores", str(cores), "--memory", _spark_memory(res.memory)]
+    env = [{"name": "HADOOP_CONF_DIR", "value": "/etc/hadoop/conf"}, *secret_env(*S3_ENV)]
+    if role == "worker":
+        # the master binds 0.0.0.0 and advertises that: after a master restart a worker would reconnect to
+        # 0.0.0.0:7077 (its own pod) unless it keeps the address it was given, the Service name
+        env.insert(1, {"name": "SPARK_WORKER_OPTS", "value": "-Dspark.worker.preferConfiguredMasterAddress=true"})
     container = {
         "name": f"spark-{role}",
         "image": options.images.spark,
         "command": args,
-        "env": [{"name": "HADOOP_CONF_DIR", "value": "/etc/hadoop/conf"}, *secret_env(*S3_ENV)],
+        "env": env,
         "ports": container_ports(spec),
         "readinessProbe": probe(spec, period=10),
         "livenessProbe": probe(spec, delay=30, period=20),
