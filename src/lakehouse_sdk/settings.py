@@ -370,7 +370,7 @@ def _display(settings: LakehouseSettings, path: tuple[str, ...], value: Any) -> 
     obj = settings.value_at(*path)
     if isinstance(obj, SecretStr):
         return "***" if obj.get_secret_value() else ""
-    if path[0] == "endpoints" and isinstance(value, str):
+    if (path[0] == "endpoints" or path[-1].startswith("maven_")) and isinstance(value, str):
         return mask_url(value)
     return "" if value is None else str(value)
 

@@ -112,9 +112,13 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def cmd_artifacts(args: argparse.Namespace) -> int:
     from lakehouse_sdk.local.artifacts import Artifacts
 
-    artifacts = Artifacts(_lakehouse(args).settings)
-    for name, path in artifacts.ensure_all(progress=not args.quiet).items():
-        print(f"{name:<24} {path}")
+    components = Artifacts(_lakehouse(args).settings).components(progress=not args.quiet)
+    if args.json:
+        _print_json([component.to_dict() for component in components])
+    else:
+        from lakehouse_sdk.local.sources import format_components
+
+        print(format_components(components))
     return 0
 
 
@@ -300,8 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C stops)")
     p.set_defaults(func=cmd_logs)
 
-    p = sub.add_parser("artifacts", aliases=["components"], help="download, build and cache what the local stack runs")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p = sub.add_parser(
+        "artifacts",
+        aliases=["components"],
+        help="find, download and cache what the local stack runs; show each one's version and source",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_artifacts)
 
     p = sub.add_parser("doctor", help="check every service for real (exit 1 on failure)")

