@@ -1,12 +1,14 @@
 """`lakehouse components` with an empty component cache and no Maven: every Maven artifact is fetched over
 HTTP from the mirror setting, SHA-1 verified and unpacked; a second run fetches nothing.
 
-The mirror is a local HTTP server serving this machine's ``~/.m2/repository`` (which already holds every
-artifact), so the test needs no internet. It does not use the session stack.
+The mirror is a local HTTP server in the Maven layout, built from the artifacts this machine's own component
+cache already fetched and verified (``scripts/setup.sh`` fills it), with their SHA-1 files; so the test needs
+no internet. It does not use the session stack.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,14 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
+from lakehouse_sdk.settings import default_cache_dir
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS, metastore_hadoop_artifacts, spark_jar_artifacts
 from tests.integration.conftest import stack_environment
 from tests.maven_server import maven_server
 
 ROOT = Path(__file__).resolve().parents[2]
-M2 = Path.home() / ".m2" / "repository"
+VERIFIED = default_cache_dir() / "maven"  # the flat cache of Maven files `lakehouse components` verified
 TRINO = [MAVEN["trino-server"], MAVEN["trino-hive"], MAVEN["trino-iceberg"]]
 EVERY = list(dict.fromkeys([*spark_jar_artifacts(), MAVEN["hive-metastore"], *metastore_hadoop_artifacts(), *TRINO]))
 
@@ -49,13 +50,47 @@ def components(home: Path, cache: Path, mirror: str) -> tuple[list[dict[str, str
     return json.loads(proc.stdout), proc.stderr, elapsed
 
 
+def _verified(filename: str) -> Path | None:
+    """Where the machine's component cache holds ``filename``: its Maven files, or (in a cache filled before
+    the SDK fetched Maven files itself) the Spark jars and the metastore's lib directories."""
+    home = f"hive-metastore-{VERSIONS['hive-metastore']}"
+    for folder in (
+        VERIFIED,
+        VERIFIED.parent / "jars",
+        VERIFIED.parent / home / "hadoop-lib",
+        VERIFIED.parent / home / "lib",
+    ):
+        if (folder / filename).is_file():
+            return folder / filename
+    return None
+
+
+def _repository(root: Path) -> Path:
+    """A Maven layout of the verified artifacts (hard links) with the ``.sha1`` files a repository publishes."""
+    sources = {a.filename: _verified(a.filename) for a in EVERY}
+    missing = [name for name, path in sources.items() if path is None]
+    assert not missing, f"the component cache {VERIFIED.parent} lacks {missing[:3]}...: run scripts/setup.sh"
+    for artifact in EVERY:
+        target = root / artifact.repository_path()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = sources[artifact.filename] or VERIFIED
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        digest = hashlib.sha1(usedforsecurity=False)
+        with source.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        target.with_name(target.name + ".sha1").write_text(digest.hexdigest() + "\n")
+    return root
+
+
 def test_components_from_an_empty_cache_without_maven(tmp_path: Path) -> None:
-    absent = [a.coordinate for a in EVERY if not (M2 / a.repository_path()).is_file()]
-    if absent:
-        pytest.skip(f"~/.m2/repository lacks {len(absent)} artifacts (e.g. {absent[0]}); run scripts/setup.sh")
+    repository = _repository(tmp_path / "repository")
     cache = tmp_path / "cache"
     try:
-        with maven_server(M2) as served:
+        with maven_server(repository) as served:
             first, stderr, first_seconds = components(tmp_path, cache, served.url + "/")
             asked = len(served.requests)
             second, _, second_seconds = components(tmp_path, cache, served.url + "/")
@@ -78,7 +113,7 @@ def test_components_from_an_empty_cache_without_maven(tmp_path: Path) -> None:
 
         for artifact in EVERY:  # verified copies: the same bytes as the repository's (sizes; SHA-1 checked on fetch)
             fetched = cache / "maven" / artifact.filename
-            assert fetched.stat().st_size == (M2 / artifact.repository_path()).stat().st_size, artifact
+            assert fetched.stat().st_size == (_verified(artifact.filename) or VERIFIED).stat().st_size, artifact
         assert not list(cache.rglob("*.part"))
         trino = Path(by_name["trino"]["path"])
         assert (trino / ".complete").is_file() and (trino / "lib").is_dir()
@@ -92,17 +127,3 @@ def test_components_from_an_empty_cache_without_maven(tmp_path: Path) -> None:
         assert sorted(p.name for p in (cache / "jars").iterdir()) == sorted(a.filename for a in spark_jar_artifacts())
     finally:
         shutil.rmtree(cache, ignore_errors=True)  # a few GB
-
-
-def test_pinned_metastore_jars_are_what_maven_resolves() -> None:
-    """The pinned list is Maven's resolution of the metastore's Hadoop POM (offline, from ~/.m2)."""
-    if shutil.which("mvn") is None:
-        pytest.skip("mvn is not installed (only this maintainer check needs it)")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "pin_metastore_jars.py"), "--check", "--offline"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
