@@ -144,6 +144,8 @@ def test_credentials_in_the_url_are_sent_but_never_shown(tmp_path: Path) -> None
     assert "s3cret" not in str(info.value)
     assert "reader:***@" in str(info.value)
     assert "s3cret" not in LakehouseSettings(local={"maven_mirror": url}).explain_text()
+    assert "s3cret" not in repr(components.repository) + repr(components.maven) + repr(components)
+    assert "s3cret" not in repr(LakehouseSettings(local={"maven_mirror": url}))
 
 
 def test_maven_settings_are_urls_with_a_default() -> None:

@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -47,7 +47,7 @@ _T = TypeVar("_T")
 class Repository:
     """The Maven repository in use, and the setting (with its source) that chose it."""
 
-    url: str  # as configured: may hold user:password@
+    url: str = field(repr=False)  # as configured: may hold user:password@ (never in a repr)
     setting: str  # local.maven_mirror or local.maven_repository
     source: str  # where the setting's value came from ("default", "environment variable ...")
 
@@ -55,6 +55,9 @@ class Repository:
     def shown(self) -> str:
         """The URL without its password."""
         return mask_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"Repository(url={self.shown!r}, setting={self.setting!r}, source={self.source!r})"
 
     @property
     def env_var(self) -> str:
