@@ -66,8 +66,8 @@ def test_layers_follow_the_reference_startup_order() -> None:
         "trino",
     ]
     config = render(ProvisionOptions())[1]
-    names = {o["metadata"]["name"] for o in config.objects}
-    assert names == {SECRET_NAME, "trino-config", "hadoop-config", "spark-config"}
+    config_names = {o["metadata"]["name"] for o in config.objects}
+    assert config_names == {SECRET_NAME, "trino-config", "hadoop-config", "spark-config"}
 
 
 def test_nodeports_equal_the_reference_table() -> None:
