@@ -37,6 +37,7 @@ def main(argv: list[str]) -> int:
         spark.stop()
     print("Spark over Connect:")
     print(by_city.to_string(index=False))
+    print()
 
     # 2. The same table from Trino and from pyiceberg: one catalog, three engines.
     trino = lh.query(f"SELECT count(*) AS n, sum(amount) AS total FROM iceberg.{schema}.orders")

@@ -153,15 +153,15 @@ def _check_spark_connect(site: _Site, timeout: float) -> tuple[str, str | None]:
         raise _PartialCheck(answer, "spark-connect")
     from lakehouse_sdk.clients.spark_connect import connect_session
 
+    # a session, its version (AnalyzePlan) and a Config call: real calls that need no executor, so an idle
+    # server (its executors released) answers them as fast as a busy one
     session = connect_session(_bounded(site, timeout), endpoint)
     try:
         version = session.version
-        rows = session.sql("SELECT 1 AS one").collect()
-        if [tuple(r) for r in rows] != [(1,)]:
-            raise LakehouseError(f"SELECT 1 over Connect returned {rows!r}")
+        app = session.conf.get("spark.app.name")
     finally:
         session.stop()
-    return "Connect session with the token, SELECT 1 ok", version
+    return f"Connect session with the token ok (application {app})", version
 
 
 def _check_trino(site: _Site, timeout: float) -> tuple[str, str | None]:

@@ -73,7 +73,10 @@ class SparkConnect(_Spark):
 
 
 def connect_call(settings: LakehouseSettings, endpoint: Endpoint) -> str | None:
-    """A real Connect session with the token: SQL through ``spark_catalog`` and the Iceberg catalog."""
+    """A real Connect session with the token: SQL through ``spark_catalog`` and the Iceberg catalog.
+
+    These commands run on the server's driver; nothing here waits for an executor (the server starts with none).
+    """
     from lakehouse_sdk.clients.spark_connect import connect_session
 
     try:
