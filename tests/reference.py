@@ -10,5 +10,6 @@ REFERENCE_NODEPORTS = {
     ("spark-master", 8080): 30082,
     ("spark-master", 7077): 30077,
     ("spark-worker", 8081): 30084,
+    ("spark-connect", 15002): 30152,
     ("trino", 8080): 30081,
 }

@@ -26,6 +26,7 @@ from lakehouse_sdk.stack.versions import MAVEN_CENTRAL
 __all__ = [
     "DOTENV_FILE",
     "NODEPORT_RANGE",
+    "SPARK_CONNECT_DEV_TOKEN",
     "IcebergSettings",
     "KubeSettings",
     "LocalSettings",
@@ -39,12 +40,16 @@ __all__ = [
     "no_control_anywhere",
 ]
 
+# The Spark Connect token of the committed manifests and of the local stack by default: a public development
+# value, like the other default credentials (provisioning generates a strong one and keeps it in the Secret).
+SPARK_CONNECT_DEV_TOKEN = "lakehouse-dev-spark-connect-token"
 _CONF_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Which URL schemes an explicit endpoint of each service may use.
 _SCHEMES = {
     "postgres": ("postgresql", "postgres"),
     "hive-metastore": ("thrift",),
     "spark-master": ("spark",),
+    "spark-connect": ("sc",),
 }
 NODEPORT_RANGE = "30000-32767"
 DOTENV_FILE = ".env"  # in the working directory
@@ -162,6 +167,29 @@ class SparkSettings(_Section):
         "auto", description="how the S3A and Iceberg jars reach Spark: local cached files or Maven packages"
     )
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark configuration")
+    connect: Literal["auto", "true", "false"] = Field(
+        "auto",
+        description="lh.spark() over Spark Connect: true, false, or auto (Connect where a classic driver cannot "
+        "work: in port-forward mode, or with only pyspark-client installed)",
+    )
+    connect_token: SecretStr = Field(
+        SecretStr(SPARK_CONNECT_DEV_TOKEN), description="the Spark Connect server's pre-shared token"
+    )
+
+    @field_validator("connect", mode="before")
+    @classmethod
+    def _connect(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return str(value).lower()
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("connect_token")
+    @classmethod
+    def _token(cls, value: SecretStr) -> SecretStr:
+        # it travels as a gRPC header and an environment variable: visible ASCII only
+        if not re.fullmatch(r"[\x21-\x7e]{8,512}", value.get_secret_value()):
+            raise ValueError("must be 8 to 512 visible ASCII characters (no spaces)")
+        return value
 
     @field_validator("conf")
     @classmethod
@@ -212,6 +240,8 @@ class LocalSettings(_Section):
         if value is not None:
             parse_url(value, ("http", "https"))
         return value
+
+    spark_connect_memory: Memory = Field("1g", description="driver memory of the Spark Connect server")
 
     @property
     def cache_path(self) -> Path:

@@ -1,22 +1,21 @@
 """Health checks for every service, run in parallel, and the doctor report.
 
 Each check talks to its service for real (S3 list-buckets, ``SELECT 1``, a metastore call, the Spark
-master's JSON status, Trino's ``/v1/info`` and a query) with its own timeout, so one dead service never
-makes the report hang.
+master's JSON status, a Spark Connect session with the token, Trino's ``/v1/info`` and a query) with its own
+timeout, so one dead service never makes the report hang.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from lakehouse_sdk._health_report import CheckResult, HealthReport
 from lakehouse_sdk.clients._connect import Failure, next_step, probe
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.errors import (
@@ -32,91 +31,12 @@ from lakehouse_sdk.stack import probes as probes
 __all__ = ["CheckResult", "HealthReport", "check_all"]
 
 
-@dataclass
-class CheckResult:
-    """The outcome of one service's check."""
-
-    service: str
-    endpoint: str
-    ok: bool
-    latency_ms: float
-    detail: str
-    hint: str = ""
-    version: str | None = None
-    status: str = "healthy"
-    """``healthy``, ``UNHEALTHY``, ``partial`` (the service answered its protocol, but the client library for
-    the full check is not installed) or ``not checked`` (a client library failed to import); ``ok`` is true
-    for all but ``UNHEALTHY``, and the detail names the extra to install."""
-
-
-@dataclass
-class HealthReport:
-    """Results of :func:`check_all`; prints as a table, renders as HTML in a notebook."""
-
-    results: list[CheckResult] = field(default_factory=list)
-    client_checks: list[CheckResult] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when every service and client check passed."""
-        return all(r.ok for r in self.results + self.client_checks)
-
-    def __getitem__(self, service: str) -> CheckResult:
-        for result in self.results:
-            if result.service == service:
-                return result
-        raise KeyError(service)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "services": [asdict(r) for r in self.results],
-            "clients": [asdict(r) for r in self.client_checks],
-        }
-
-    def _rows(self) -> list[tuple[str, str, str, str, str]]:
-        return [
-            (r.service, r.status, f"{r.latency_ms:.0f} ms", r.detail, "" if r.ok else r.hint)
-            for r in self.results + self.client_checks
-        ]
-
-    def __str__(self) -> str:
-        header = ("service", "status", "latency", "detail", "hint")
-        rows = [header, *self._rows()]
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip() for row in rows
-        ]
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"HealthReport(ok={self.ok})\n{self}"
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("service", "status", "latency", "detail", "hint"))
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f'<td style="color:{_COLOURS.get(cell, "red")}">{html.escape(cell)}</td>'
-                if i == 1
-                else f"<td>{html.escape(cell)}</td>"
-                for i, cell in enumerate(row)
-            )
-            + "</tr>"
-            for row in self._rows()
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 @dataclass(frozen=True)
 class _Site:
     """What a check needs: the settings and the endpoint of a service."""
 
     settings: LakehouseSettings
     endpoint: Callable[[str], Endpoint]
-
-
-_COLOURS = {"healthy": "green", "partial": "darkorange", "not checked": "gray"}
 
 
 def _http_text(url: str, timeout: float) -> str:
@@ -226,6 +146,24 @@ def _check_spark_worker(site: _Site, timeout: float) -> tuple[str, str | None]:
     return f"{status.get('cores', '?')} cores, master {status.get('masterurl', '?')}", None
 
 
+def _check_spark_connect(site: _Site, timeout: float) -> tuple[str, str | None]:
+    endpoint = site.endpoint("spark-connect")
+    answer = probes.grpc_answers(endpoint.host, endpoint.port, timeout)
+    if not (_installed("grpc") and _installed("pyspark.sql.connect")):
+        raise _PartialCheck(answer, "spark-connect")
+    from lakehouse_sdk.clients.spark_connect import connect_session
+
+    # a session, its version (AnalyzePlan) and a Config call: real calls that need no executor, so an idle
+    # server (its executors released) answers them as fast as a busy one
+    session = connect_session(_bounded(site, timeout), endpoint)
+    try:
+        version = session.version
+        app = session.conf.get("spark.app.name")
+    finally:
+        session.stop()
+    return f"Connect session with the token ok (application {app})", version
+
+
 def _check_trino(site: _Site, timeout: float) -> tuple[str, str | None]:
     endpoint = site.endpoint("trino")
     info = probes.http_json(endpoint.url + "/v1/info", timeout)
@@ -255,6 +193,7 @@ CHECKS: dict[str, Callable[[_Site, float], tuple[str, str | None]]] = {
     "hive-metastore": _check_metastore,
     "spark-master": _check_spark_master,
     "spark-worker-ui": _check_spark_worker,
+    "spark-connect": _check_spark_connect,
     "trino": _check_trino,
 }
 
@@ -293,28 +232,29 @@ def _run_one(site: _Site, service: str, timeout: float) -> CheckResult:
 
 
 def _client_checks(results: list[CheckResult]) -> list[CheckResult]:
-    """Client libraries against the servers they talk to."""
-    out: list[CheckResult] = []
-    master = next((r for r in results if r.service == "spark-master" and r.version), None)
-    if master is not None:
-        try:
-            from importlib.metadata import version
+    """Client libraries against the servers they talk to: pyspark (full or thin) has the server's minor version."""
+    from lakehouse_sdk.clients.spark_connect import client_version
 
-            pyspark_version = version("pyspark")
-        except Exception:
-            pyspark_version = None
-        if pyspark_version is not None:
-            same = pyspark_version.split(".")[:2] == (master.version or "").split(".")[:2]
-            out.append(
-                CheckResult(
-                    "pyspark-client",
-                    master.endpoint,
-                    same,
-                    0.0,
-                    f"pyspark {pyspark_version}, Spark master {master.version}",
-                    "" if same else f"install the matching client: pip install 'pyspark=={master.version}'",
-                )
+    out: list[CheckResult] = []
+    client = client_version()
+    for name, server in (("pyspark-client", "spark-master"), ("spark-connect-client", "spark-connect")):
+        result = next((r for r in results if r.service == server and r.version), None)
+        if result is None or client is None:
+            continue
+        same = client.split(".")[:2] == (result.version or "").split(".")[:2]
+        minor = ".".join((result.version or "").split(".")[:2])
+        out.append(
+            CheckResult(
+                name,
+                result.endpoint,
+                same,
+                0.0,
+                f"pyspark {client}, {server} {result.version}",
+                ""
+                if same
+                else f"install a client of Spark {minor}: pip install 'lakehouse-sdk[spark]' or '[spark-connect]'",
             )
+        )
     return out
 
 

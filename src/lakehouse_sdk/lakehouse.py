@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from lakehouse_sdk._closing import Closing
 from lakehouse_sdk.clients import _connect
@@ -237,16 +237,30 @@ class Lakehouse(Closing):
         )
 
     def spark(self, *, app_name: str | None = None) -> SparkSession:
-        """A SparkSession on the standalone master with S3A, the metastore and the ``iceberg`` catalog."""
+        """A SparkSession with S3A, the metastore (``spark_catalog``) and the ``iceberg`` catalog.
+
+        Over Spark Connect (a thin gRPC client; the driver is the stack's ``spark-connect`` server; each call
+        opens a new session, which the caller stops) when ``spark.connect`` is ``true``, or ``auto`` where a
+        classic driver cannot work: in ``port-forward`` mode, or with only ``pyspark-client`` installed.
+        Otherwise a classic session (a JVM driver here, executors on the standalone master; the active session
+        is reused).
+        """
+        from lakehouse_sdk.clients import spark_connect
+
+        connect, why = spark_connect.use_connect(self.settings, self._mode[0])
+        if connect:
+            # the Connect session has the classic one's API (pyspark types them as two classes)
+            session = spark_connect.connect_session(self.settings, self.endpoint("spark-connect"), app_name=app_name)
+            return cast("SparkSession", session)
         from lakehouse_sdk.clients.spark import spark_session
 
         if self._mode[0] == "port-forward":
             raise ConfigurationError(
-                f"lh.spark() cannot work in mode=port-forward ({self.settings.source_of('mode')}): the executors "
-                "run in the cluster and would be handed this machine's 127.0.0.1 forwards for S3 and the "
-                "metastore, and they cannot connect back to a driver outside the cluster. Run the driver in the "
-                "cluster (mode in-cluster), or use NodePorts with LAKEHOUSE_SPARK__DRIVER_HOST set to an address "
-                "the pods can reach."
+                f"a classic lh.spark() cannot work in mode=port-forward ({self.settings.source_of('mode')}): the "
+                "executors run in the cluster and cannot connect back to a driver outside it, and would be handed "
+                f"this machine's 127.0.0.1 forwards for S3 and the metastore ({why}). Use Spark Connect "
+                "(LAKEHOUSE_SPARK__CONNECT=auto or true), run the driver in the cluster (mode in-cluster), or use "
+                "NodePorts with LAKEHOUSE_SPARK__DRIVER_HOST set to an address the pods can reach."
             )
 
         self._spark_services_answer()

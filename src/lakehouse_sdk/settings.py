@@ -160,6 +160,7 @@ class LakehouseSettings(BaseSettings):
             self.postgres.password,
             self.trino.password,
             self.trino.jwt,
+            self.spark.connect_token,
         ):
             if secret is not None and secret.get_secret_value() not in defaults:
                 register_secret(secret.get_secret_value())
@@ -297,6 +298,7 @@ class LakehouseSettings(BaseSettings):
             postgres_database=self.postgres.database,
             postgres_user=self.postgres.user,
             trino_heap=self.local.trino_heap,
+            iceberg_catalog=self.iceberg.catalog_name,
         )
 
     # -- introspection ------------------------------------------------------------------------------------

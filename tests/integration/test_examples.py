@@ -156,3 +156,19 @@ def test_onboarding_walks_through_everything_without_secrets(
     } - {"hive"}  # "hive" is also the metastore's name, printed everywhere
     for secret in secrets:
         assert secret not in out + proc.stderr
+
+
+def test_spark_connect_example_agrees_across_engines(home: Path) -> None:
+    orders = load_example("spark_connect").ORDERS
+    out = run_example("spark_connect", "connect_example_it", home=home).stdout
+    total = sum(o[2] for o in orders)
+    assert "over Connect at sc://localhost:" in out
+    assert f"Trino: {len(orders)} rows, total {total}" in out
+    assert f"pyiceberg: {len(orders)} rows, total {total}" in out
+    rows = printed_table(out, "Spark over Connect:")
+    assert rows[0] == ["city", "n", "total"]
+    assert {r[0]: (int(r[1]), float(r[2])) for r in rows[1:]} == {
+        "Lisbon": (2, 32.25),
+        "Madrid": (1, 50.0),
+        "Porto": (1, 35.5),
+    }

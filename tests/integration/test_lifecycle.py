@@ -29,7 +29,7 @@ def test_every_service_is_healthy(lh: Lakehouse) -> None:
 def test_up_is_idempotent_and_reports_timings(stack: Stack) -> None:
     assert "all healthy in" in stack.up_output
     again = lakehouse_cli("up", "--local")
-    assert again.stdout.count("already running") == 6, again.stdout
+    assert again.stdout.count("already running") == 7, again.stdout
 
 
 def test_status_and_doctor_json(stack: Stack) -> None:
@@ -40,6 +40,7 @@ def test_status_and_doctor_json(stack: Stack) -> None:
         "hive-metastore",
         "spark-master",
         "spark-worker",
+        "spark-connect",
         "trino",
     }
     assert all(s["running"] and s["healthy"] for s in status), status

@@ -61,10 +61,11 @@ def test_provision_to_ready(kube_settings: LakehouseSettings, api: KubeAPI) -> N
     result = provision(_options(), settings=kube_settings, progress=lines.append)
     print(f"\nprovision to ready: {time.monotonic() - start:.1f}s")
     assert [layer.name for layer in result.layers] == [
-        "namespace", "config", "object-store", "minio-init", "postgres", "hive-metastore", "spark", "trino"
+        "namespace", "config", "object-store", "minio-init", "postgres", "hive-metastore", "spark", "spark-connect",
+        "trino",
     ]  # fmt: skip
     assert all(c.ready for c in status(_options(), settings=kube_settings))
-    assert any(line.startswith("[8/8] trino") for line in lines)
+    assert any(line.startswith("[9/9] trino") for line in lines)
     assert read_credentials(kube_settings, namespace=NS).origin == "generated"
 
 
@@ -192,5 +193,5 @@ def test_kubectl_kustomize_builds_the_base(kube_bin: Path) -> None:
         [str(kube_bin / "kubectl"), "kustomize", str(MANIFESTS)], capture_output=True, text=True, check=True
     )
     kinds = [line.split(":", 1)[1].strip() for line in out.stdout.splitlines() if line.startswith("kind:")]
-    assert kinds.count("Service") == 6
+    assert kinds.count("Service") == 7
     assert {"Namespace", "Secret", "ConfigMap", "StatefulSet", "Deployment", "Job"} <= set(kinds)

@@ -17,6 +17,7 @@ REFERENCE_NODEPORTS = {
     "spark-master": 30077,
     "spark-master-ui": 30082,
     "spark-worker-ui": 30084,
+    "spark-connect": 30152,
     "trino": 30081,
 }
 REFERENCE_PORTS = {
@@ -27,6 +28,7 @@ REFERENCE_PORTS = {
     "spark-master": 7077,
     "spark-master-ui": 8080,
     "spark-worker-ui": 8081,
+    "spark-connect": 15002,
     "trino": 8080,
 }
 
@@ -39,6 +41,7 @@ def test_default_is_nodeport_on_localhost_with_reference_ports() -> None:
         assert "KUBERNETES_SERVICE_HOST is not set" in endpoint.reason
     assert endpoints["trino"].url == "http://localhost:30081"
     assert endpoints["hive-metastore"].url == "thrift://localhost:30083"
+    assert endpoints["spark-connect"].url == "sc://localhost:30152"
 
 
 def test_nodeport_host_and_port_overrides(monkeypatch: pytest.MonkeyPatch) -> None:

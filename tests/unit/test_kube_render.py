@@ -62,10 +62,12 @@ def test_layers_follow_the_reference_startup_order() -> None:
         "postgres",
         "hive-metastore",
         "spark",
+        "spark-connect",
         "trino",
     ]
     config = render(ProvisionOptions())[1]
-    assert {o["metadata"]["name"] for o in config.objects} == {SECRET_NAME, "trino-config", "hadoop-config"}
+    config_names = {o["metadata"]["name"] for o in config.objects}
+    assert config_names == {SECRET_NAME, "trino-config", "hadoop-config", "spark-config"}
 
 
 def test_nodeports_equal_the_reference_table() -> None:
@@ -143,7 +145,7 @@ def test_config_hash_moves_only_for_the_workloads_a_change_affects() -> None:
     region = _hashes(ProvisionOptions(region="eu-west-1"))
     # the configuration files change for these; minio-init's pod template itself changes (AWS_REGION)
     changed = {k for k in base if base[k] != region[k]}
-    assert changed == {"trino", "trino-worker", "hive-metastore", "spark-master", "spark-worker"}
+    assert changed == {"trino", "trino-worker", "hive-metastore", "spark-master", "spark-worker", "spark-connect"}
     assert _hashes(ProvisionOptions(), SECRETS).keys() == base.keys()
     assert all(_hashes(ProvisionOptions(), SECRETS)[k] != base[k] for k in base)
 

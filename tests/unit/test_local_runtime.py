@@ -81,6 +81,7 @@ def test_status_of_a_stack_that_never_ran(tmp_path: Path) -> None:
         "hive-metastore",
         "spark-master",
         "spark-worker",
+        "spark-connect",
         "trino",
     ]
     assert not any(s.running for s in statuses)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse_sdk._deps import require
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.settings import LakehouseSettings
-from lakehouse_sdk.stack.config import hadoop_s3a_properties
+from lakehouse_sdk.stack.spark_config import spark_sql_properties
 from lakehouse_sdk.stack.versions import spark_jar_artifacts
 
 if TYPE_CHECKING:
@@ -46,40 +46,26 @@ def spark_conf(
 ) -> dict[str, str]:
     """The Spark configuration ``lh.spark()`` uses (secrets included: do not log it)."""
     cfg = settings.spark
-    bucket = settings.s3.warehouse_bucket
-    warehouse = f"s3a://{bucket}/"
     conf: dict[str, str] = {
         "spark.master": f"spark://{master.address}",
         "spark.app.name": app_name or cfg.app_name,
         "spark.executor.memory": cfg.executor_memory,
         "spark.executor.cores": str(cfg.executor_cores),
         "spark.cores.max": str(cfg.cores_max),
-        # S3A on the stack's object store: the servers' properties, with the credentials themselves
-        **{
-            f"spark.hadoop.{key}": value
-            for key, value in hadoop_s3a_properties(
-                s3.url,
-                settings.s3.region,
-                access_key=settings.s3.access_key.get_secret_value(),
-                secret_key=settings.s3.secret_key.get_secret_value(),
-            ).items()
-        },
+        # S3A, spark_catalog and the Iceberg catalog: the Connect server's setup, with the credentials themselves
+        **spark_sql_properties(
+            s3_endpoint=s3.url,
+            region=settings.s3.region,
+            metastore_uri=f"thrift://{metastore.address}",
+            warehouse_bucket=settings.s3.warehouse_bucket,
+            catalog=settings.iceberg.catalog_name,
+            access_key=settings.s3.access_key.get_secret_value(),
+            secret_key=settings.s3.secret_key.get_secret_value(),
+        ),
         "spark.hadoop.fs.s3a.connection.timeout": str(int(settings.s3.read_timeout * 1000)),
         # Hadoop 3.4 raises anything below 15 s to 15 s, with a warning on every session
         "spark.hadoop.fs.s3a.connection.establish.timeout": str(max(15000, int(settings.connect_timeout * 1000))),
         "spark.hadoop.fs.s3a.attempts.maximum": str(settings.s3.max_attempts),
-        # Hive tables through the metastore
-        "spark.sql.catalogImplementation": "hive",
-        "spark.hadoop.hive.metastore.uris": f"thrift://{metastore.address}",
-        "spark.sql.warehouse.dir": warehouse,
-        # Iceberg tables through the same metastore, under the same name as in Trino
-        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
-        f"spark.sql.catalog.{settings.iceberg.catalog_name}": "org.apache.iceberg.spark.SparkCatalog",
-        f"spark.sql.catalog.{settings.iceberg.catalog_name}.type": "hive",
-        f"spark.sql.catalog.{settings.iceberg.catalog_name}.uri": f"thrift://{metastore.address}",
-        f"spark.sql.catalog.{settings.iceberg.catalog_name}.warehouse": warehouse,
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        "spark.ui.showConsoleProgress": "false",
     }
     conf.update(_driver_conf(settings, master))
     conf.update(_jar_conf(settings, master))

@@ -269,7 +269,7 @@ def metastore_pod(options: ProvisionOptions) -> Obj:
         "resources": options.resources["hive-metastore"].to_k8s(),
         "volumeMounts": mounts,
     }
-    items = [_item("core-site.xml"), _item("metastore-site.xml"), _item("metastore-site.xml", "hive-site.xml")]
+    items = [item("core-site.xml"), item("metastore-site.xml"), item("metastore-site.xml", "hive-site.xml")]
     volumes = [
         {"name": "hadoop-config", "configMap": {"name": "hadoop-config", "items": items}},
         {"name": "jars", "emptyDir": {}},
@@ -278,50 +278,8 @@ def metastore_pod(options: ProvisionOptions) -> Obj:
     return pod_spec([container], volumes=volumes, init=[fetch, waits, init_schema])
 
 
-def _spark_memory(quantity: str) -> str:
-    for suffix, unit in (("Gi", "g"), ("Mi", "m"), ("G", "g"), ("M", "m")):
-        if quantity.endswith(suffix):
-            return quantity[: -len(suffix)] + unit
-    return "1g"
-
-
-def spark_pod(options: ProvisionOptions, role: str) -> Obj:
-    """The Spark standalone master or a worker that joins it, on the ports of their specs."""
-    spark_class = "/opt/spark/bin/spark-class"
-    spec = COMPONENTS[f"spark-{role}"]
-    ui = str(spec.port("http").container)
-    if role == "master":
-        rpc = str(spec.port("spark").container)
-        args = [spark_class, "org.apache.spark.deploy.master.Master", "--host", "0.0.0.0", "--port", rpc]
-        args += ["--webui-port", ui]
-    else:
-        res = options.resources["spark-worker"]
-        cores = max(1, int(float(res.cpu[:-1]) / 1000) if res.cpu.endswith("m") else int(float(res.cpu)))
-        master = ENDPOINTS["spark-master"]
-        args = [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://{master.dns_name}:{master.port}"]
-        args += ["--webui-port", ui, "--cores", str(cores), "--memory", _spark_memory(res.memory)]
-    env = [{"name": "HADOOP_CONF_DIR", "value": "/etc/hadoop/conf"}, *secret_env(*S3_ENV)]
-    if role == "worker":
-        # the master binds 0.0.0.0 and advertises that: after a master restart a worker would reconnect to
-        # 0.0.0.0:7077 (its own pod) unless it keeps the address it was given, the Service name
-        env.insert(1, {"name": "SPARK_WORKER_OPTS", "value": "-Dspark.worker.preferConfiguredMasterAddress=true"})
-    container = {
-        "name": f"spark-{role}",
-        "image": options.images.spark,
-        "command": args,
-        "env": env,
-        "ports": container_ports(spec),
-        "readinessProbe": probe(spec, period=10),
-        "livenessProbe": probe(spec, delay=30, period=20),
-        "resources": options.resources[f"spark-{role}"].to_k8s(),
-        "volumeMounts": [{"name": "hadoop-config", "mountPath": "/etc/hadoop/conf", "readOnly": True}],
-    }
-    volumes = [{"name": "hadoop-config", "configMap": {"name": "hadoop-config", "items": [_item("core-site.xml")]}}]
-    init = [wait_for(options.images.spark, spec)] if spec.depends_on else None
-    return pod_spec([container], volumes=volumes, init=init)
-
-
-def _item(key: str, path: str | None = None) -> Obj:
+def item(key: str, path: str | None = None) -> Obj:
+    """One file of a ConfigMap volume."""
     return {"key": key, "path": path or key}
 
 
@@ -362,7 +320,7 @@ def trino_pod(options: ProvisionOptions, role: str) -> Obj:
         ],
     }
     files = TRINO_FILES if role == "coordinator" else TRINO_WORKER_FILES
-    items = [_item(key, path) for key, path in files.items() if path]
+    items = [item(key, path) for key, path in files.items() if path]
     volumes = [{"name": "trino-config", "configMap": {"name": "trino-config", "items": items}}]
     volumes.append({"name": "data", "emptyDir": {}})
     init = [wait_for(options.images.trino, spec)]

@@ -14,6 +14,7 @@ import string
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from lakehouse_sdk._sections import SPARK_CONNECT_DEV_TOKEN
 from lakehouse_sdk.errors import ProvisionError, register_secret
 
 if TYPE_CHECKING:
@@ -28,20 +29,26 @@ SECRET_KEYS = {
     "s3_access_key": "s3-access-key",
     "s3_secret_key": "s3-secret-key",
     "postgres_password": "postgres-password",
+    "spark_connect_token": "spark-connect-token",
 }
 Origin = Literal["placeholder", "generated", "settings"]
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """The S3 keys and the PostgreSQL password of one deployment (``repr`` never shows them)."""
+    """The S3 keys, the PostgreSQL password and the Spark Connect token of one deployment (``repr`` never shows
+    them). A missing token (``""``) is generated, except for the placeholders."""
 
     s3_access_key: str = field(repr=False)
     s3_secret_key: str = field(repr=False)
     postgres_password: str = field(repr=False)
     origin: Origin = "placeholder"
+    spark_connect_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
+        if not self.spark_connect_token:
+            token = SPARK_CONNECT_DEV_TOKEN if self.origin == "placeholder" else _token()
+            object.__setattr__(self, "spark_connect_token", token)
         if self.origin != "placeholder":
             for value in self.values().values():
                 register_secret(value)
@@ -49,7 +56,7 @@ class Credentials:
     @classmethod
     def placeholder(cls) -> Credentials:
         """The public development defaults of the committed manifests (the SDK's default settings)."""
-        return cls("minioadmin", "minioadmin", "hive", "placeholder")
+        return cls("minioadmin", "minioadmin", "hive", "placeholder", SPARK_CONNECT_DEV_TOKEN)
 
     @classmethod
     def generate(cls) -> Credentials:
@@ -58,7 +65,7 @@ class Credentials:
         access = "LH" + "".join(secrets.choice(upper) for _ in range(18))
         secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
-        return cls(access, secret, password, "generated")
+        return cls(access, secret, password, "generated", _token())
 
     @classmethod
     def from_settings(cls, settings: LakehouseSettings) -> Credentials:
@@ -68,6 +75,7 @@ class Credentials:
             settings.s3.secret_key.get_secret_value(),
             settings.postgres.password.get_secret_value(),
             "settings",
+            settings.spark.connect_token.get_secret_value(),
         )
 
     @classmethod
@@ -78,8 +86,10 @@ class Credentials:
         origin = annotations.get(CREDENTIALS_ANNOTATION, "settings")
         if origin not in ("placeholder", "generated", "settings"):
             origin = "settings"
+        # a Secret from before the Spark Connect server has no token: one is generated (and then stored)
+        keys = {attr: key for attr, key in SECRET_KEYS.items() if attr != "spark_connect_token" or key in data}
         try:
-            values = {attr: base64.b64decode(data[key]).decode() for attr, key in SECRET_KEYS.items()}
+            values = {attr: base64.b64decode(data[key]).decode() for attr, key in keys.items()}
         except KeyError as exc:
             raise ProvisionError(
                 f"Secret {SECRET_NAME} has no key {exc.args[0]!r}. Delete the Secret and provision again "
@@ -103,4 +113,10 @@ class Credentials:
             update={"access_key": SecretStr(self.s3_access_key), "secret_key": SecretStr(self.s3_secret_key)}
         )
         postgres = settings.postgres.model_copy(update={"password": SecretStr(self.postgres_password)})
-        return settings.model_copy(update={"s3": s3, "postgres": postgres})
+        spark = settings.spark.model_copy(update={"connect_token": SecretStr(self.spark_connect_token)})
+        return settings.model_copy(update={"s3": s3, "postgres": postgres, "spark": spark})
+
+
+def _token() -> str:
+    """A 43-character URL-safe random token (256 bits)."""
+    return secrets.token_urlsafe(32)

@@ -57,12 +57,16 @@ class Images(_Model):
     # MinIO CE is archived and its Docker Hub images are gone; quay.io keeps the last frozen release.
     minio: str = Field(default="quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", description="MinIO server")
     init: str = Field(default="docker.io/amazon/aws-cli:2.31.13", description="bucket creation job (aws CLI)")
-    fetch: str = Field(default="docker.io/curlimages/curl:8.17.0", description="fetches the metastore's extra jars")
+    fetch: str = Field(
+        default="docker.io/curlimages/curl:8.17.0", description="fetches the metastore's and Spark Connect's extra jars"
+    )
     postgres: str = Field(default=f"docker.io/library/postgres:{VERSIONS['postgresql']}", description="PostgreSQL")
     hive_metastore: str = Field(
         default=f"docker.io/apache/hive:{VERSIONS['hive-metastore']}", description="Hive Metastore"
     )
-    spark: str = Field(default=f"docker.io/apache/spark:{VERSIONS['spark']}", description="Spark master and workers")
+    spark: str = Field(
+        default=f"docker.io/apache/spark:{VERSIONS['spark']}", description="Spark master, workers, Connect server"
+    )
     trino: str = Field(default=f"docker.io/trinodb/trino:{VERSIONS['trino']}", description="Trino")
 
 
@@ -98,6 +102,7 @@ def default_resources() -> dict[str, Resources]:
         "hive-metastore": Resources(cpu="250m", memory="1Gi", memory_limit="2Gi"),
         "spark-master": Resources(cpu="250m", memory="1Gi"),
         "spark-worker": Resources(cpu="1", memory="2Gi", memory_limit="3Gi"),
+        "spark-connect": Resources(cpu="250m", memory="1536Mi", memory_limit="2Gi"),
         "trino": Resources(cpu="500m", memory="3Gi", memory_limit="4Gi"),
         "trino-worker": Resources(cpu="500m", memory="3Gi", memory_limit="4Gi"),
     }
@@ -125,7 +130,8 @@ class ProvisionOptions(_Model):
             from the settings (``s3.buckets``, ``s3.warehouse_bucket``, ``s3.region``, ``postgres.user``,
             ``postgres.database``, ``local.trino_heap``): :meth:`for_settings` fills those the options do not
             set themselves. The warehouse bucket is always among the buckets the ``minio-init`` Job creates.
-        maven_repository: the Maven repository the metastore's init container fetches its extra jars from
+        maven_repository: the Maven repository the metastore's and the Spark Connect server's init containers
+            fetch their extra jars from
             (a corporate mirror, or a jar server on the node in tests); default Maven Central.
         field_manager: server-side apply field manager.
         timeout: seconds each layer may take to become ready.

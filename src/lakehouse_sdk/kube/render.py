@@ -1,11 +1,12 @@
 """The stack as Kubernetes objects (plain dicts), grouped in layers of the reference startup order.
 
-Layers, in order: ``namespace``; ``config`` (the credentials Secret and the ``trino-config`` and
-``hadoop-config`` ConfigMaps, rendered from :mod:`lakehouse_sdk.stack.config` with in-cluster addresses);
-``object-store``; ``minio-init`` (the Job that creates the buckets); ``postgres``; ``hive-metastore``;
-``spark`` (master and workers); ``trino`` (coordinator and workers). Every object carries :data:`LABELS`,
-and every pod template a ``lakehouse-sdk.io/config-hash`` annotation over the configuration and credentials
-it consumes, so that a changed option rolls exactly the workloads it affects.
+Layers, in order: ``namespace``; ``config`` (the credentials Secret and the ``trino-config``, ``hadoop-config``
+and ``spark-config`` ConfigMaps, rendered from :mod:`lakehouse_sdk.stack.config` and
+:mod:`lakehouse_sdk.stack.spark_config` with in-cluster addresses); ``object-store``; ``minio-init`` (the Job
+that creates the buckets); ``postgres``; ``hive-metastore``; ``spark`` (master and workers); ``spark-connect``;
+``trino`` (coordinator and workers). Every object carries :data:`LABELS`, and every pod template a
+``lakehouse-sdk.io/config-hash`` annotation over the configuration and credentials it consumes, so that a
+changed option rolls exactly the workloads it affects.
 
 Rendering is pure: no cluster, no randomness. :func:`render_yaml` needs PyYAML (extra ``kube``).
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse_sdk.kube import _spark
 from lakehouse_sdk.kube import _workloads as w
 from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, SECRET_NAME, Credentials
 from lakehouse_sdk.kube.options import ProvisionOptions
@@ -76,7 +78,7 @@ def stack_context(options: ProvisionOptions) -> stack_config.StackContext:
 
 
 def config_maps(options: ProvisionOptions) -> dict[str, Obj]:
-    """``trino-config`` and ``hadoop-config``, the same text the local runtime writes to disk."""
+    """``trino-config``, ``hadoop-config`` and ``spark-config``, from the sources the local runtime writes from."""
     ctx = stack_context(options)
     trino = {
         "config.properties": stack_config.to_properties(stack_config.trino_config_properties(ctx)),
@@ -95,8 +97,9 @@ def config_maps(options: ProvisionOptions) -> dict[str, Obj]:
         "core-site.xml": stack_config.to_hadoop_xml(stack_config.core_site(ctx)),
         "metastore-site.xml": stack_config.to_hadoop_xml(stack_config.metastore_site(ctx)),
     }
+    spark = {"spark-connect.conf": stack_config.to_properties(_spark.spark_connect_conf(ctx))}
     out = {}
-    for name, data in (("trino-config", trino), ("hadoop-config", hadoop)):
+    for name, data in (("trino-config", trino), ("hadoop-config", hadoop), ("spark-config", spark)):
         out[name] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(name, options.namespace), "data": data}
     return out
 
@@ -168,8 +171,9 @@ _CONTAINERS: dict[str, Callable[[ProvisionOptions], Obj]] = {
 _PODS: dict[str, Callable[[ProvisionOptions], Obj]] = {
     "minio-init": lambda options: w.pod_spec([w.init_job_container(options)]),
     "hive-metastore": w.metastore_pod,
-    "spark-master": lambda options: w.spark_pod(options, "master"),
-    "spark-worker": lambda options: w.spark_pod(options, "worker"),
+    "spark-master": lambda options: _spark.spark_pod(options, "master"),
+    "spark-worker": lambda options: _spark.spark_pod(options, "worker"),
+    "spark-connect": _spark.spark_connect_pod,
     "trino": lambda options: w.trino_pod(options, "coordinator"),
     "trino-worker": lambda options: w.trino_pod(options, "worker"),
 }

@@ -201,6 +201,16 @@ COMPONENTS: dict[str, ComponentSpec] = {
             extra_port_offsets=(1,),  # the worker's RPC port, next to its UI
         ),
         ComponentSpec(
+            "spark-connect",
+            "Spark Connect server: the driver of thin (gRPC) clients, inside the stack",
+            depends_on=("spark-master", "hive-metastore"),
+            ports=(PortSpec("grpc", 15002, "spark-connect", 30152, "sc", "spark-connect", "Spark Connect (gRPC)"),),
+            # the gRPC port opens once the server's SparkContext runs; the deeper check is a Connect call
+            readiness=Readiness("tcp", "grpc", startup_failures=60),
+            config_files=("core-site.xml", "spark-connect.conf"),
+            secrets=(*_S3, "spark_connect_token"),
+        ),
+        ComponentSpec(
             "trino",
             "Trino coordinator with the hive and iceberg catalogs",
             depends_on=("hive-metastore", "object-store"),

@@ -39,6 +39,8 @@ SECRET_ENV = {
     "s3_access_key": "LAKEHOUSE_S3_ACCESS_KEY",
     "s3_secret_key": "LAKEHOUSE_S3_SECRET_KEY",
     "postgres_password": "LAKEHOUSE_POSTGRES_PASSWORD",
+    # Spark's own variable: the Connect server reads its pre-shared token from it (never from a file)
+    "spark_connect_token": "SPARK_CONNECT_AUTHENTICATE_TOKEN",
 }
 
 
@@ -51,6 +53,7 @@ class StackValues:
     postgres_database: str
     postgres_user: str
     trino_heap: str
+    iceberg_catalog: str = "iceberg"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class StackContext:
     values: StackValues
     # the address Trino announces to itself; None: Trino picks one (a pod has one interface)
     trino_internal_address: str | None = None
+    spark_master_url: str = ""
+    spark_connect_bind: str = "0.0.0.0"
+    spark_connect_port: int = 0
 
     @classmethod
     def local(cls, values: StackValues, ports: Mapping[str, int], *, trino_data_dir: str) -> StackContext:
@@ -88,6 +94,9 @@ class StackContext:
             values=values,
             # on a host with more interfaces (containers, VPNs) Trino could announce one that is not its own
             trino_internal_address=host,
+            spark_master_url=f"spark://{host}:{ports['spark-master']}",
+            spark_connect_bind=host,
+            spark_connect_port=ports["spark-connect"],
         )
 
     @classmethod
@@ -95,7 +104,9 @@ class StackContext:
         """Inside the namespace: short Service names and container ports."""
         from lakehouse_sdk.stack.endpoints import ENDPOINTS
 
-        s3, hms, pg, trino = (ENDPOINTS[k] for k in ("minio", "hive-metastore", "postgres", "trino"))
+        s3, hms, pg, trino, master, connect = (
+            ENDPOINTS[k] for k in ("minio", "hive-metastore", "postgres", "trino", "spark-master", "spark-connect")
+        )
         return cls(
             s3_endpoint=f"http://{s3.dns_name}:{s3.port}",
             metastore_uri=f"thrift://{hms.dns_name}:{hms.port}",
@@ -106,6 +117,8 @@ class StackContext:
             trino_data_dir=COMPONENTS["trino"].data_dirs[0],
             trino_node_id="trino-coordinator",
             values=values,
+            spark_master_url=f"spark://{master.dns_name}:{master.port}",
+            spark_connect_port=connect.port,
         )
 
     @property

@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "TRINO_READY_QUERY",
+    "grpc_answers",
     "http_json",
     "http_status",
     "metastore_databases",
@@ -65,12 +66,12 @@ def postgres_answers(host: str, port: int, timeout: float) -> str:
     return f"PostgreSQL protocol answered (SSL {'offered' if answer == b'S' else 'off'})"
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
+def _recv_exact(sock: socket.socket, size: int, who: str = "the metastore") -> bytes:
     data = b""
     while len(data) < size:
         chunk = sock.recv(size - len(data))
         if not chunk:
-            raise ConnectionError("the metastore closed the connection")
+            raise ConnectionError(f"{who} closed the connection")
         data += chunk
     return data
 
@@ -93,6 +94,25 @@ def metastore_databases(host: str, port: int, timeout: float) -> int:
             raise ConnectionError("the metastore answered get_all_databases with an error")
         _element, count = struct.unpack("!bi", _recv_exact(sock, 5))
     return int(count)
+
+
+# HTTP/2's client connection preface (RFC 9113, 3.4) and an empty SETTINGS frame
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + struct.pack("!I", 0)[1:] + b"\x04\x00" + struct.pack("!I", 0)
+
+
+def grpc_answers(host: str, port: int, timeout: float) -> str:
+    """The HTTP/2 preface that every gRPC server (Spark Connect) answers with its own SETTINGS frame.
+
+    This proves an HTTP/2 server answers, not that it is Spark Connect or that a session works: that takes a
+    Connect client (``lakehouse-sdk[spark-connect]``).
+    """
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(_H2_PREFACE)
+        header = _recv_exact(sock, 9, "the gRPC server")
+    frame_type = header[3]
+    if frame_type != 4:  # SETTINGS
+        raise ConnectionError(f"not an HTTP/2 (gRPC) answer: frame type {frame_type}")
+    return "HTTP/2 (gRPC) answered the connection preface"
 
 
 # Ready means a query reaches both catalogs through the metastore, not only that the coordinator answers:

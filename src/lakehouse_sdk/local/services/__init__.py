@@ -7,6 +7,7 @@ from lakehouse_sdk.local.services.metastore import HiveMetastore
 from lakehouse_sdk.local.services.object_store import MinIO, ObjectStore, SeaweedFS
 from lakehouse_sdk.local.services.postgres import Postgres
 from lakehouse_sdk.local.services.spark import SparkMaster, SparkWorker
+from lakehouse_sdk.local.services.spark_connect import SparkConnect
 from lakehouse_sdk.local.services.trino import Trino
 from lakehouse_sdk.stack.components import COMPONENTS, startup_order
 
@@ -21,6 +22,7 @@ __all__ = [
     "Postgres",
     "RuntimeContext",
     "SeaweedFS",
+    "SparkConnect",
     "SparkMaster",
     "SparkWorker",
     "Trino",
@@ -35,6 +37,7 @@ _CLASSES: dict[str, type[LocalService]] = {
     "hive-metastore": HiveMetastore,
     "spark-master": SparkMaster,
     "spark-worker": SparkWorker,
+    "spark-connect": SparkConnect,
     "trino": Trino,
 }
 
