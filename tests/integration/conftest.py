@@ -99,9 +99,9 @@ def stack() -> Iterator[Stack]:
     state_dir.chmod(0o755)  # PostgreSQL runs as its own user when the tests run as root
     os.environ[STATE_ENV] = str(state_dir)
     start = time.monotonic()
-    up = lakehouse_cli("up", "--local")
-    print(f"\n[stack] up in {time.monotonic() - start:.1f}s\n{up.stdout}", file=sys.stderr)
-    try:
+    try:  # a failed `up` leaves what did start running: stop that too
+        up = lakehouse_cli("up", "--local")
+        print(f"\n[stack] up in {time.monotonic() - start:.1f}s\n{up.stdout}", file=sys.stderr)
         yield Stack(state_dir, up.stdout)
     finally:
         down = lakehouse_cli("down", "--purge", check=False)

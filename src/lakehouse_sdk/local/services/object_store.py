@@ -6,11 +6,14 @@ import json
 import os
 
 from lakehouse_sdk.errors import ComponentError
+from lakehouse_sdk.local._weed import mini_flags
 from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
 
 __all__ = ["MinIO", "ObjectStore", "SeaweedFS"]
+
+_UNUSED = ("-admin.port.legacy=0", "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false")
 
 
 class ObjectStore(LocalService):
@@ -72,10 +75,8 @@ class SeaweedFS(ObjectStore):
             f"-s3.port.grpc={p[6]}",
             f"-admin.port={self.ctx.port('minio-console')}",
             f"-admin.port.grpc={p[7]}",
-            "-admin.port.legacy=0",
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-            "-webdav=false",
+            # the ports this stack does not use stay closed (where this release has them at all)
+            *(flag for flag in _UNUSED if flag.split("=")[0] in mini_flags(weed)),
             f"-s3.config={self.ctx.data_dir('object-store-config') / 's3.json'}",
         ]
         return Launch(argv, self.ctx.base_env(), self.ctx.data_dir("object-store"))
