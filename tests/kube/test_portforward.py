@@ -322,7 +322,7 @@ def test_start_all_forwards_the_services_that_exist(forwarder: PortForwarder) ->
 
 
 def test_lakehouse_in_port_forward_mode(kube_cluster: Path, workloads: None) -> None:
-    from lakehouse_sdk import ConfigurationError, Lakehouse
+    from lakehouse_sdk import ConfigurationError, Lakehouse, ServiceUnavailableError
 
     with Lakehouse(mode="port-forward", namespace=NS, kube={"kubeconfig": kube_cluster}) as lh:
         trino = lh.endpoint("trino")
@@ -332,7 +332,11 @@ def test_lakehouse_in_port_forward_mode(kube_cluster: Path, workloads: None) -> 
         assert _get_eventually((trino.host, trino.port), 30)[0] == 200
         assert lh.endpoint("trino") == trino  # one forward per service, reused
         assert "trino" in lh.endpoints()
-        with pytest.raises(ConfigurationError, match="cannot work in mode=port-forward"):
+        # auto: Spark Connect through a forward; this API-level cluster runs no Connect server
+        with pytest.raises(ServiceUnavailableError, match="port-forward to spark-connect"):
             lh.spark()
+    classic = Lakehouse(mode="port-forward", namespace=NS, kube={"kubeconfig": kube_cluster}, spark={"connect": False})
+    with classic, pytest.raises(ConfigurationError, match="cannot work in mode=port-forward"):
+        classic.spark()
     with socket.socket() as sock:  # closing the Lakehouse closed the forward
         assert sock.connect_ex((trino.host, trino.port)) != 0
