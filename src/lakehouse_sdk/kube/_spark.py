@@ -13,6 +13,7 @@ from lakehouse_sdk.kube._workloads import (
     S3_ENV,
     Obj,
     container_ports,
+    fetch_jars,
     item,
     pod_spec,
     probe,
@@ -89,18 +90,7 @@ def spark_connect_conf(ctx: StackContext) -> dict[str, str]:
 def spark_connect_pod(options: ProvisionOptions) -> Obj:
     """The Spark Connect server: jars fetched by an init container, then ``spark-submit`` of the server."""
     spec = COMPONENTS["spark-connect"]
-    repository = options.maven_repository.rstrip("/")
-    fetch_script = "set -eu\n" + "".join(
-        f"[ -s /jars/{a.filename} ] || curl -fsSL -o /jars/{a.filename} {repository}/{a.repository_path()}\n"
-        for a in spark_jar_artifacts()
-    )
-    fetch = {
-        "name": "fetch-jars",
-        "image": options.images.fetch,
-        "command": ["sh", "-c", fetch_script],
-        "volumeMounts": [{"name": "jars", "mountPath": "/jars"}],
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-    }
+    fetch = fetch_jars(options, {a.filename: a.repository_path() for a in spark_jar_artifacts()})
     res = options.resources["spark-connect"]
     driver_memory = _spark_memory(res.memory_limit or res.memory)
     container = {

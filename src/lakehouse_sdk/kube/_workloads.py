@@ -45,6 +45,22 @@ S3_ENV = ("s3_access_key", "s3_secret_key")
 ALL_SECRET_ENV = ("s3_access_key", "s3_secret_key", "postgres_password")
 
 
+def fetch_jars(options: ProvisionOptions, jars: dict[str, str]) -> Obj:
+    """An init container that downloads ``jars`` (file name to Maven repository path) into the ``jars`` volume
+    from ``options.maven_repository``, skipping files a restarted pod already has."""
+    repository = options.maven_repository.rstrip("/")
+    script = "set -eu\n" + "".join(
+        f"[ -s /jars/{name} ] || curl -fsSL -o /jars/{name} {repository}/{path}\n" for name, path in jars.items()
+    )
+    return {
+        "name": "fetch-jars",
+        "image": options.images.fetch,
+        "command": ["sh", "-c", script],
+        "volumeMounts": [{"name": "jars", "mountPath": "/jars"}],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    }
+
+
 def wait_for(image: str, spec: ComponentSpec) -> Obj:
     """An init container that waits until the primary port of every dependency of ``spec`` accepts TCP."""
     targets = [(ENDPOINTS[COMPONENTS[d].primary.endpoint or ""].dns_name, COMPONENTS[d].primary.container)
@@ -230,17 +246,7 @@ def metastore_pod(options: ProvisionOptions) -> Obj:
     Hive 3.1's tools read ``hive-site.xml`` (through HiveConf), the server ``metastore-site.xml``: the
     ConfigMap's ``metastore-site.xml`` is mounted under both names.
     """
-    repository = options.maven_repository.rstrip("/")
-    fetch_script = "set -eu\n" + "".join(
-        f"[ -s /jars/{name} ] || curl -fsSL -o /jars/{name} {repository}/{path}\n" for name, path in HMS_JARS.items()
-    )
-    fetch = {
-        "name": "fetch-jars",
-        "image": options.images.fetch,
-        "command": ["sh", "-c", fetch_script],
-        "volumeMounts": [{"name": "jars", "mountPath": "/jars"}],
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-    }
+    fetch = fetch_jars(options, HMS_JARS)
     spec = COMPONENTS["hive-metastore"]
     mounts = [{"name": "hadoop-config", "mountPath": "/etc/hive/custom-conf", "readOnly": True}]
     mounts += [{"name": "jars", "mountPath": f"/opt/hive/lib/{name}", "subPath": name} for name in HMS_JARS]

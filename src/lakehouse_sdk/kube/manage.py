@@ -117,7 +117,7 @@ def scale_workers(
         ProvisionError: the stack is not deployed or ``replicas`` is negative.
         ProvisionTimeoutError: the workers were not available within ``options.timeout``.
     """
-    return _scale("spark-worker", "spark_workers", replicas, options, settings=settings, wait=wait)
+    return _scale("spark-worker", "spark_workers", "scale_workers", replicas, options, settings=settings, wait=wait)
 
 
 def scale_trino_workers(
@@ -137,19 +137,22 @@ def scale_trino_workers(
         ProvisionError: the stack is not deployed or ``replicas`` is negative.
         ProvisionTimeoutError: the workers were not ready within ``options.timeout``.
     """
-    return _scale("trino-worker", "trino_workers", replicas, options, settings=settings, wait=wait)
+    return _scale(
+        "trino-worker", "trino_workers", "scale_trino_workers", replicas, options, settings=settings, wait=wait
+    )
 
 
 def _scale(
     name: str,
     option: str,
+    function: str,
     replicas: int,
     options: ProvisionOptions | None,
     *,
     settings: LakehouseSettings | None,
     wait: bool,
 ) -> ComponentStatus:
-    caller = f"scale_{option}({replicas})".replace("scale_spark_workers", "scale_workers")
+    caller = f"{function}({replicas})"
     if replicas < 0:
         raise ProvisionError(f"{caller}: the number of workers cannot be negative")
     if replicas > 100:
