@@ -23,8 +23,10 @@ from lakehouse_sdk.errors import (
     PortInUseError,
     ProvisionError,
     ProvisionTimeoutError,
+    QueryResultError,
     ServiceUnavailableError,
     StackError,
+    TableError,
 )
 from lakehouse_sdk.health import CheckResult, HealthReport
 from lakehouse_sdk.lakehouse import Lakehouse
@@ -74,6 +76,7 @@ __all__ = [
     "ProvisionOptions",
     "ProvisionResult",
     "ProvisionTimeoutError",
+    "QueryResultError",
     "S3Settings",
     "ServiceStatus",
     "ServiceTiming",
@@ -82,6 +85,7 @@ __all__ = [
     "SettingsWarning",
     "SparkSettings",
     "StackError",
+    "TableError",
     "TableInfo",
     "TeardownResult",
     "TrinoSettings",

@@ -131,6 +131,13 @@ class TrinoSettings(_Section):
     schema_: Identifier = Field("default", alias="schema", description="default schema")
     verify: bool = Field(True, description="verify TLS certificates for https endpoints")
     request_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for one HTTP request")
+    spooling: bool = Field(
+        True,
+        description="Trino's spooling protocol: the stack spools large results to the object store and "
+        "lh.query() fetches them in parallel (false: the direct protocol everywhere)",
+    )
+    spooling_bucket: Bucket = Field("trino-spooling", description="bucket for Trino's spooled result segments")
+    fetch_threads: int = Field(4, ge=1, le=32, description="lh.query(): spooled segments fetched at once")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 

@@ -31,8 +31,10 @@ __all__ = [
     "PortInUseError",
     "ProvisionError",
     "ProvisionTimeoutError",
+    "QueryResultError",
     "ServiceUnavailableError",
     "StackError",
+    "TableError",
 ]
 
 # Secret values registered by the settings object that produced them; every message is scrubbed of them.
@@ -87,6 +89,16 @@ class ServiceUnavailableError(LakehouseError, ConnectionError):
         self.service = service
         self.endpoint = endpoint
         super().__init__(message)
+
+
+class QueryResultError(LakehouseError):
+    """A query's result could not be read completely (a spooled segment missing or unreadable, the object store
+    or the coordinator gone mid-stream). Nothing of the result is returned; run the query again."""
+
+
+class TableError(LakehouseError, ValueError):
+    """``lh.read_table()`` / ``lh.write_table()`` cannot do what was asked (not an Iceberg table, a column type
+    Iceberg cannot hold, a table that exists or does not); the message names the table or column."""
 
 
 class StackError(LakehouseError):

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, cast
 
 from lakehouse_sdk._closing import Closing
+from lakehouse_sdk._data import DataMethods
 from lakehouse_sdk.clients import _connect
 from lakehouse_sdk.endpoints import Endpoint, forwarded_endpoint, resolve_endpoint, resolve_endpoints, resolve_mode
 from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.settings import LakehouseSettings
 
 if TYPE_CHECKING:
-    import pandas as pd
     import psycopg
-    import pyarrow as pa
     from mypy_boto3_s3 import S3Client
     from pyarrow.fs import S3FileSystem
     from pyiceberg.catalog.hive import HiveCatalog
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Lakehouse"]
 
 
-class Lakehouse(Closing):
+class Lakehouse(DataMethods, Closing):
     """Entry point of lakehouse-sdk.
 
     Args:
@@ -184,43 +183,6 @@ class Lakehouse(Closing):
 
         sqlalchemy.event.listen(engine, "do_connect", bounded)
         return engine
-
-    @overload
-    def query(
-        self,
-        sql: str,
-        *,
-        params: Any = ...,
-        catalog: str | None = ...,
-        schema: str | None = ...,
-        output: Literal["pandas"] = ...,
-    ) -> pd.DataFrame: ...
-
-    @overload
-    def query(
-        self,
-        sql: str,
-        *,
-        params: Any = ...,
-        catalog: str | None = ...,
-        schema: str | None = ...,
-        output: Literal["arrow"],
-    ) -> pa.Table: ...
-
-    def query(
-        self,
-        sql: str,
-        *,
-        params: Any = None,
-        catalog: str | None = None,
-        schema: str | None = None,
-        output: Literal["pandas", "arrow"] = "pandas",
-    ) -> Any:
-        """Run ``sql`` on Trino and return a pandas DataFrame (or an Arrow table with ``output="arrow"``)."""
-        from lakehouse_sdk.clients.query import run_query
-
-        table = run_query(self.settings, self._reachable("trino"), sql, params=params, catalog=catalog, schema=schema)
-        return table if output == "arrow" else table.to_pandas()
 
     # -- Spark ------------------------------------------------------------------------------------------------
 

@@ -299,6 +299,8 @@ class LakehouseSettings(BaseSettings):
             postgres_user=self.postgres.user,
             trino_heap=self.local.trino_heap,
             iceberg_catalog=self.iceberg.catalog_name,
+            spooling=self.trino.spooling,
+            spooling_bucket=self.trino.spooling_bucket,
         )
 
     # -- introspection ------------------------------------------------------------------------------------

@@ -59,10 +59,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def lakehouse_cli(*args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    """Run the `lakehouse` command of this environment."""
+def lakehouse_cli(
+    *args: str, check: bool = True, timeout: float = 1800, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the `lakehouse` command of this environment (``env``: variables added to this process's)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "lakehouse_sdk.cli", *args], capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, "-m", "lakehouse_sdk.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"lakehouse {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -182,3 +182,106 @@ def test_storage_options_with_pandas_and_pyarrow(lh: Lakehouse) -> None:
     assert back.equals(frame)
     table = pq.read_table(path.removeprefix("s3://"), filesystem=lh.arrow_filesystem())
     assert table.column("v").to_pylist() == ["a", "b", "c"]
+
+
+def _sample_frame(rows: int) -> Any:
+    import datetime
+    from decimal import Decimal
+
+    import numpy as np
+    import pandas as pd
+
+    ids = np.arange(rows, dtype="int64")
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "name": [f"name-{i}" for i in ids],
+            "score": ids * 0.25,
+            "small": (ids % 100).astype("uint16"),  # no unsigned types in Iceberg: int32, losslessly
+            "kind": pd.Categorical(["a", "b", "c", "d"] * (rows // 4)),  # a categorical: its values
+            "at": pd.date_range("2024-01-01", periods=rows, freq="s", tz="Europe/Oslo"),  # an instant: UTC
+            "day": [datetime.date(2024, 1, 1) + datetime.timedelta(days=int(i % 365)) for i in ids],
+            "price": [Decimal(int(i)) / 100 for i in ids],
+            "tags": [[int(i), int(i) + 1] for i in ids],
+        }
+    )
+
+
+def test_write_table_is_seen_by_trino_and_spark_at_once(lh: Lakehouse, spark: Any) -> None:
+    name = f"iceberg.{SCHEMA}_tables.from_pandas"  # a namespace that does not exist yet
+    frame = _sample_frame(4000)
+    assert lh.write_table(frame, name, mode="create") == 4000
+    check = (
+        f"SELECT count(*) AS n, sum(id) AS s, count(DISTINCT kind) AS k, min(small) AS lo, max(small) AS hi FROM {name}"
+    )
+    assert lh.query(check).iloc[0].tolist() == [4000, sum(range(4000)), 4, 0, 99]
+    types = dict(
+        lh.query(
+            f"SELECT column_name, data_type FROM iceberg.information_schema.columns "
+            f"WHERE table_schema = '{SCHEMA}_tables' AND table_name = 'from_pandas'"
+        ).values.tolist()
+    )
+    assert types["small"] == "integer" and types["kind"] == "varchar" and types["tags"] == "array(bigint)"
+    assert types["at"] == "timestamp(6) with time zone" and types["price"].startswith("decimal(")
+    first = lh.query(f"SELECT to_unixtime(at) AS t, price, day FROM {name} WHERE id = 0").iloc[0]
+    assert first["t"] == frame["at"][0].timestamp() and float(first["price"]) == 0.0
+    assert str(first["day"]) == "2024-01-01"
+    # one Spark session across the writes below: every write shows at once
+    assert spark.sql(f"SELECT count(*) FROM {name}").collect()[0][0] == 4000
+
+    assert lh.write_table(frame.head(100), name, mode="append") == 100
+    assert lh.query(f"SELECT count(*) AS n FROM {name}")["n"][0] == 4100
+    assert spark.sql(f"SELECT count(*) FROM {name}").collect()[0][0] == 4100
+
+    assert lh.write_table(frame.tail(10), name, mode="overwrite") == 10
+    assert lh.query(f"SELECT min(id) AS lo, count(*) AS n FROM {name}").iloc[0].tolist() == [3990, 10]
+    assert spark.sql(f"SELECT count(*) FROM {name}").collect()[0][0] == 10
+
+
+def test_read_table_pushes_columns_filters_and_limits(lh: Lakehouse) -> None:
+    name = f"iceberg.{SCHEMA}_tables.to_read"
+    lh.write_table(_sample_frame(2000), name, mode="overwrite")
+    frame = lh.read_table(name, columns=["id", "name"], row_filter="id >= 1990")
+    assert list(frame.columns) == ["id", "name"]
+    assert sorted(frame["id"].tolist()) == list(range(1990, 2000))
+    arrow = lh.read_table(f"{SCHEMA}_tables.to_read", limit=5, as_="arrow")
+    assert arrow.num_rows == 5 and "tags" in arrow.column_names
+    everything = lh.read_table(name, as_="arrow").sort_by("id")
+    via_trino = lh.query(f"SELECT id, name, score FROM {name} ORDER BY id", output="arrow")
+    assert everything.select(["id", "name", "score"]).equals(via_trino)
+
+
+def test_write_table_refuses_what_iceberg_cannot_hold_and_writes_nothing(lh: Lakehouse) -> None:
+    import pandas as pd
+
+    from lakehouse_sdk import TableError
+
+    name = f"iceberg.{SCHEMA}_tables.refused"
+    cases = {
+        "wait": pd.DataFrame({"id": [1, 2], "wait": pd.to_timedelta([1, 2], unit="s")}),
+        "empty": pd.DataFrame({"id": [1, 2], "empty": [None, None]}),
+        "t": pd.DataFrame({"t": pd.to_datetime(["2024-01-01 00:00:00.000000001"])}),
+        "big": pd.DataFrame({"big": pd.Series([2**64 - 1], dtype="uint64")}),
+    }
+    for column, frame in cases.items():
+        with pytest.raises(TableError, match=rf"column '{column}'.*nothing was written"):
+            lh.write_table(frame, name)
+    assert not lh.iceberg().table_exists((f"{SCHEMA}_tables", "refused"))
+    lh.write_table(pd.DataFrame({"id": [1]}), name, mode="create")
+    with pytest.raises(TableError, match="exists: use mode='append'"):
+        lh.write_table(pd.DataFrame({"id": [2]}), name, mode="create")
+    with pytest.raises(TableError, match="has no column 'extra'"):
+        lh.write_table(pd.DataFrame({"id": [2], "extra": ["x"]}), name)
+    assert lh.query(f"SELECT count(*) AS n FROM {name}")["n"][0] == 1
+
+
+def test_a_hive_table_points_at_query_and_spark(lh: Lakehouse, spark_tables: dict[str, str]) -> None:
+    from lakehouse_sdk import TableError
+
+    hive_schema, hive_table = spark_tables["hive"].split(".")[1:]
+    with pytest.raises(TableError, match=r"is a Hive table, not an Iceberg table.*lh\.query"):
+        lh.read_table(f"{hive_schema}.{hive_table}")
+    with pytest.raises(TableError, match=r"Trino catalog 'hive'.*lh\.query"):
+        lh.read_table(spark_tables["hive"])
+    with pytest.raises(TableError, match="does not exist"):
+        lh.read_table(f"{hive_schema}.no_such_table")

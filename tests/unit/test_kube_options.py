@@ -94,5 +94,7 @@ def test_bad_cli_pairs_are_explained() -> None:
         _parse("--storage-size", "trino=1Gi")
 
 
-def test_warehouse_bucket_is_always_created() -> None:
-    assert ProvisionOptions(buckets=("raw",), warehouse_bucket="lake").buckets == ("lake", "raw")
+def test_warehouse_and_spooling_buckets_are_always_created() -> None:
+    options = ProvisionOptions(buckets=("raw",), warehouse_bucket="lake", spooling_bucket="spool")
+    assert options.buckets == ("lake", "raw", "spool")
+    assert ProvisionOptions(buckets=("raw",), warehouse_bucket="lake", trino_spooling=False).buckets == ("lake", "raw")

@@ -149,6 +149,7 @@ def _manifests(settings_: LakehouseSettings) -> None:
                     "node": stack_config.trino_node_properties(ctx),
                     "worker.config": stack_config.trino_worker_config_properties(ctx, "trino"),
                     "worker.node": stack_config.trino_worker_node_properties(ctx),
+                    "spooling-manager": stack_config.trino_spooling_manager_properties(ctx),
                 }[name]
             )
             assert load_properties(text) == expected, key

@@ -9,16 +9,17 @@ concatenated. Memory is bounded by one batch of Python rows plus the Arrow resul
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lakehouse_sdk._deps import require
+from lakehouse_sdk.clients.trino_types import arrow_type, nested_type
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.settings import LakehouseSettings
 
@@ -28,43 +29,12 @@ if TYPE_CHECKING:
 __all__ = ["arrow_type", "rows_to_batch", "run_query"]
 
 BATCH_ROWS = 65_536
+log = logging.getLogger("lakehouse_sdk.query")
 T = TypeVar("T")
-_DIRECT = {
-    "boolean": "bool_",
-    "tinyint": "int8",
-    "smallint": "int16",
-    "integer": "int32",
-    "bigint": "int64",
-    "real": "float32",
-    "double": "float64",
-}
-
-
-def arrow_type(trino_type: str) -> tuple[Any, bool]:
-    """The Arrow type for a Trino type, and whether values arrive as strings that need a cast."""
-    pa = require("pyarrow", extra="trino", purpose="lh.query()")
-    t = trino_type.strip().lower()
-    base = t.split("(", 1)[0].strip()
-    if base in _DIRECT:
-        return getattr(pa, _DIRECT[base])(), False
-    if base in {"varchar", "char", "json", "uuid", "ipaddress"}:
-        return pa.string(), False
-    if base == "date":
-        return pa.date32(), True
-    if base == "decimal":
-        match = re.match(r"decimal\((\d+),\s*(\d+)\)", t)
-        precision, scale = (int(match.group(1)), int(match.group(2))) if match else (38, 0)
-        return (pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)), True
-    if base == "timestamp" and "with time zone" not in t:
-        match = re.match(r"timestamp\((\d+)\)", t)
-        digits = int(match.group(1)) if match else 3
-        unit = "s" if digits == 0 else "ms" if digits <= 3 else "us" if digits <= 6 else "ns"
-        return pa.timestamp(unit), True
-    return None, False  # anything else (arrays, maps, rows, time zones): let Arrow infer
 
 
 def rows_to_batch(rows: list[list[Any]], names: list[str], types: list[str]) -> pa.RecordBatch:
-    """One batch of raw Trino rows to an Arrow record batch."""
+    """One batch of raw Trino rows (JSON values, as the protocol sends them) to an Arrow record batch."""
     pa = require("pyarrow", extra="trino", purpose="lh.query()")
     # one pass per column; zip(*rows) would build an iterator per row
     columns = [list(map(itemgetter(i), rows)) for i in range(len(names))]
@@ -72,7 +42,8 @@ def rows_to_batch(rows: list[list[Any]], names: list[str], types: list[str]) -> 
     for values, trino_type in zip(columns, types, strict=True):
         target, cast = arrow_type(trino_type)
         if target is None:
-            arrays.append(pa.array(values))
+            nested, convert = nested_type(trino_type)
+            arrays.append(pa.array([convert(v) for v in values], type=nested))
         elif cast:
             arrays.append(pa.array(values, type=pa.string()).cast(target))
         else:
@@ -106,19 +77,29 @@ def run_query(
 ) -> pa.Table:
     """Run ``sql`` and return an Arrow table. Trino's own errors pass through unchanged.
 
-    Pages are fetched by a background thread (the HTTP wait overlaps with the conversion of the previous
-    page) into a small bounded queue, so at most a few pages of Python rows are alive at once.
+    With ``trino.spooling`` (the default) the query asks for spooled results: Trino writes them as compressed
+    segments to the object store and they are fetched and decoded in parallel (:mod:`.spooled`). A server
+    without spooling answers with the direct protocol's pages, which a background thread fetches (the HTTP
+    wait overlaps with the conversion of the previous page) into a small bounded queue.
     """
     pa = require("pyarrow", extra="trino", purpose="lh.query()")
     import requests
 
     from lakehouse_sdk.clients._connect import unavailable
+    from lakehouse_sdk.clients.spooled import ENCODINGS
     from lakehouse_sdk.clients.trino import trino_connection
 
-    conn = trino_connection(settings, endpoint, catalog=catalog, schema=schema, legacy_primitive_types=True)
+    encoding = list(ENCODINGS) if settings.trino.spooling else None
+    conn = trino_connection(
+        settings, endpoint, catalog=catalog, schema=schema, legacy_primitive_types=True, encoding=encoding
+    )
     try:
-        pages, names, types = _pages(conn, sql, params)
-        batches = [rows_to_batch(rows, names, types) for rows in pages]
+        create_request = getattr(conn, "_create_request", None)
+        if params is not None or create_request is None:
+            pages, names, types = _cursor_pages(conn, sql, params)
+            batches = [rows_to_batch(rows, names, types) for rows in pages]
+        else:
+            batches, names, types = _protocol_batches(settings, endpoint, create_request(), sql)
         if not batches:
             batches = [rows_to_batch([], names, types)]
         return pa.Table.from_batches(batches)
@@ -129,46 +110,148 @@ def run_query(
         conn.close()  # type: ignore[no-untyped-call]
 
 
-def _pages(conn: Any, sql: str, params: Any) -> tuple[Iterator[list[list[Any]]], list[str], list[str]]:
-    """The result's pages of raw rows, its column names and Trino types."""
-    create_request = getattr(conn, "_create_request", None)
-    if params is not None or create_request is None:
-        return _cursor_pages(conn, sql, params)
-    from trino.client import TrinoQuery
+class _Columns:
+    """The result's column names and Trino types, known from the first response that carries them."""
 
-    def start() -> tuple[Any, Any]:
-        query = TrinoQuery(create_request(), query=sql, legacy_primitive_types=True)  # one per attempt
-        return query, query.execute()
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.types: list[str] = []
 
-    query, result = _retry_no_nodes(start)
-    columns = query.columns or []
-    names = [c["name"] for c in columns]
-    types = [c["type"] for c in columns]
-    return _prefetch(query, result.rows), names, types
+    def update(self, status: Any) -> None:
+        if status.columns and not self.names:
+            self.names = [c["name"] for c in status.columns]
+            self.types = [c["type"] for c in status.columns]
+
+    def to_batch(self, rows: list[list[Any]]) -> pa.RecordBatch:
+        return rows_to_batch(rows, self.names, self.types)
 
 
-def _prefetch(query: Any, first: list[list[Any]]) -> Iterator[list[list[Any]]]:
-    pages: queue.Queue[Any] = queue.Queue(maxsize=4)
+def _protocol_batches(
+    settings: LakehouseSettings, endpoint: Endpoint, request: Any, sql: str
+) -> tuple[list[pa.RecordBatch], list[str], list[str]]:
+    """The client protocol by hand: spooled segments in parallel, or the direct protocol's pages."""
+    from lakehouse_sdk.clients.spooled import Segment, SegmentFetcher, parse_segments
+
+    def start() -> Any:
+        return request.process(request.post(sql))
+
+    first = _retry_no_nodes(start)
+    columns = _Columns()
+    responses = _prefetch(request, first)
+    batches: list[pa.RecordBatch] = []
+    try:
+        # the first response with data says which protocol the server chose for this query
+        status = None
+        for status in responses:
+            columns.update(status)
+            if status.rows:
+                break
+        else:
+            status = None
+        if status is None:
+            return batches, columns.names, columns.types
+        if not isinstance(status.rows, dict):  # the direct protocol: pages of rows
+            batches.append(columns.to_batch(status.rows))
+            for status in responses:
+                columns.update(status)
+                if status.rows:
+                    batches.append(columns.to_batch(status.rows))
+            log.debug("query %s: %d rows over the direct protocol", first.id, sum(b.num_rows for b in batches))
+            return batches, columns.names, columns.types
+
+        query_id = first.id
+
+        def segments() -> Iterator[Segment]:
+            found = parse_segments(status.rows, 0)
+            count = len(found)
+            yield from found
+            for current in responses:
+                columns.update(current)
+                if isinstance(current.rows, dict):
+                    found = parse_segments(current.rows, count)
+                    count += len(found)
+                    yield from found
+
+        def describe(segment: Segment) -> str:
+            return (
+                f"trino at {endpoint.url}: segment {segment.index} of query {query_id} "
+                f"({segment.rows} rows) could not be read; the result was discarded"
+            )
+
+        fetcher = SegmentFetcher(
+            _segment_getter(settings, endpoint),
+            columns.to_batch,
+            threads=settings.trino.fetch_threads,
+            describe=describe,
+        )
+        batches.extend(fetcher.batches(segments()))
+        log.debug(
+            "query %s: %d rows over the spooling protocol (%s): %d segments, %d fetched from storage, "
+            "%d acknowledged, at most %d in flight",
+            query_id,
+            sum(b.num_rows for b in batches),
+            status.rows.get("encoding"),
+            len(batches),
+            fetcher.fetched,
+            fetcher.acknowledged,
+            fetcher.max_in_flight,
+        )
+        return batches, columns.names, columns.types
+    except BaseException:
+        with contextlib.suppress(Exception):
+            if request.next_uri:
+                request.delete(request.next_uri)
+        raise
+    finally:
+        responses.close()
+
+
+def _segment_getter(
+    settings: LakehouseSettings, endpoint: Endpoint
+) -> Callable[[str, dict[str, str]], tuple[int, bytes]]:
+    """GET for segments: one pooled session, as many connections as fetch threads; unauthenticated (the segment
+    URIs are signed by the coordinator) and with the same timeouts as every Trino request."""
+    import requests
+
+    from lakehouse_sdk.clients.trino import bounded_session
+
+    session = bounded_session(settings, endpoint)
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.trino.fetch_threads, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    timeout = (settings.connect_timeout, settings.trino.request_timeout)
+
+    def get(uri: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        response = session.get(uri, headers=headers, timeout=timeout)
+        return response.status_code, response.content
+
+    return get
+
+
+def _prefetch(request: Any, first: Any) -> Generator[Any, None, None]:
+    """The protocol's responses (``TrinoStatus``), the next one fetched by a background thread while the
+    current one is converted; at most a few responses wait in the queue."""
+    responses: queue.Queue[Any] = queue.Queue(maxsize=4)
     done = object()
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            while not query.finished and not stop.is_set():
-                rows = query.fetch()
-                if rows:
-                    pages.put(rows)
-            pages.put(done)
+            uri = first.next_uri
+            while uri is not None and not stop.is_set():
+                status = request.process(request.get(uri))
+                responses.put(status)
+                uri = status.next_uri
+            responses.put(done)
         except BaseException as exc:
-            pages.put(exc)
+            responses.put(exc)
 
     thread = threading.Thread(target=produce, name="lakehouse-query-fetch", daemon=True)
     thread.start()
     try:
-        if first:
-            yield first
+        yield first
         while True:
-            item = pages.get()
+            item = responses.get()
             if item is done:
                 return
             if isinstance(item, BaseException):
@@ -177,11 +260,9 @@ def _prefetch(query: Any, first: list[list[Any]]) -> Iterator[list[list[Any]]]:
     finally:
         if thread.is_alive():
             stop.set()
-            with contextlib.suppress(Exception):
-                query.cancel()
             with contextlib.suppress(queue.Empty):
                 while True:
-                    pages.get_nowait()
+                    responses.get_nowait()
 
 
 def _cursor_pages(conn: Any, sql: str, params: Any) -> tuple[Iterator[list[list[Any]]], list[str], list[str]]:

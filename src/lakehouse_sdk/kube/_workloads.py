@@ -295,6 +295,8 @@ TRINO_FILES = {
     "jvm.config": "jvm.config",
     "catalog.hive.properties": "catalog/hive.properties",
     "catalog.iceberg.properties": "catalog/iceberg.properties",
+    # the launcher links <data dir>/etc to /etc/trino, and Trino reads etc/spooling-manager.properties there
+    "spooling-manager.properties": "spooling-manager.properties",
 }
 # a worker reads its own config.properties and node.properties, under the same paths
 TRINO_WORKER_FILES = {
@@ -314,7 +316,7 @@ def trino_pod(options: ProvisionOptions, role: str) -> Obj:
     container = {
         "name": name,
         "image": options.images.trino,
-        "env": secret_env(*S3_ENV),
+        "env": secret_env(*spec.secrets),
         "ports": container_ports(spec),
         "startupProbe": startup_probe(spec),
         "readinessProbe": probe(spec, period=10),
@@ -326,7 +328,10 @@ def trino_pod(options: ProvisionOptions, role: str) -> Obj:
         ],
     }
     files = TRINO_FILES if role == "coordinator" else TRINO_WORKER_FILES
-    items = [item(key, path) for key, path in files.items() if path]
+    spooling = options.stack_values().spooling
+    items = [
+        item(key, path) for key, path in files.items() if path and (spooling or key != "spooling-manager.properties")
+    ]
     volumes = [{"name": "trino-config", "configMap": {"name": "trino-config", "items": items}}]
     volumes.append({"name": "data", "emptyDir": {}})
     init = [wait_for(options.images.trino, spec)]

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CREDENTIALS_ANNOTATION", "SECRET_KEYS", "SECRET_NAME", "Credentials"]
 
+# The spooling key of the committed manifests: public, like their other development credentials (32 bytes of
+# "lakehouse-dev-trino-spooling-key", base64); provisioning generates a random one.
+TRINO_SPOOLING_DEV_KEY = base64.b64encode(b"lakehouse-dev-trino-spooling-key").decode()
 SECRET_NAME = "lakehouse-credentials"
 CREDENTIALS_ANNOTATION = "lakehouse-sdk.io/credentials"
 # Secret key per Credentials attribute; the same names as stack.config.SECRET_ENV's keys, dashed.
@@ -30,25 +33,32 @@ SECRET_KEYS = {
     "s3_secret_key": "s3-secret-key",
     "postgres_password": "postgres-password",
     "spark_connect_token": "spark-connect-token",
+    "trino_spooling_key": "trino-spooling-key",
 }
+# generated when missing (a Secret from an older release has neither); the placeholders' own are public
+_GENERATED = ("spark_connect_token", "trino_spooling_key")
 Origin = Literal["placeholder", "generated", "settings"]
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """The S3 keys, the PostgreSQL password and the Spark Connect token of one deployment (``repr`` never shows
-    them). A missing token (``""``) is generated, except for the placeholders."""
+    """The S3 keys, the PostgreSQL password, the Spark Connect token and Trino's spooling key of one deployment
+    (``repr`` never shows them). A missing token or key (``""``) is generated, except for the placeholders."""
 
     s3_access_key: str = field(repr=False)
     s3_secret_key: str = field(repr=False)
     postgres_password: str = field(repr=False)
     origin: Origin = "placeholder"
     spark_connect_token: str = field(default="", repr=False)
+    trino_spooling_key: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not self.spark_connect_token:
             token = SPARK_CONNECT_DEV_TOKEN if self.origin == "placeholder" else _token()
             object.__setattr__(self, "spark_connect_token", token)
+        if not self.trino_spooling_key:
+            key = TRINO_SPOOLING_DEV_KEY if self.origin == "placeholder" else _spooling_key()
+            object.__setattr__(self, "trino_spooling_key", key)
         if self.origin != "placeholder":
             for value in self.values().values():
                 register_secret(value)
@@ -65,7 +75,7 @@ class Credentials:
         access = "LH" + "".join(secrets.choice(upper) for _ in range(18))
         secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
-        return cls(access, secret, password, "generated", _token())
+        return cls(access, secret, password, "generated", _token(), _spooling_key())
 
     @classmethod
     def from_settings(cls, settings: LakehouseSettings) -> Credentials:
@@ -86,8 +96,8 @@ class Credentials:
         origin = annotations.get(CREDENTIALS_ANNOTATION, "settings")
         if origin not in ("placeholder", "generated", "settings"):
             origin = "settings"
-        # a Secret from before the Spark Connect server has no token: one is generated (and then stored)
-        keys = {attr: key for attr, key in SECRET_KEYS.items() if attr != "spark_connect_token" or key in data}
+        # a Secret from an older release has no Connect token or spooling key: they are generated (then stored)
+        keys = {attr: key for attr, key in SECRET_KEYS.items() if attr not in _GENERATED or key in data}
         try:
             values = {attr: base64.b64decode(data[key]).decode() for attr, key in keys.items()}
         except KeyError as exc:
@@ -115,6 +125,11 @@ class Credentials:
         postgres = settings.postgres.model_copy(update={"password": SecretStr(self.postgres_password)})
         spark = settings.spark.model_copy(update={"connect_token": SecretStr(self.spark_connect_token)})
         return settings.model_copy(update={"s3": s3, "postgres": postgres, "spark": spark})
+
+
+def _spooling_key() -> str:
+    """Trino's ``protocol.spooling.shared-secret-key``: 256 random bits, base64."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _token() -> str:

@@ -32,6 +32,8 @@ _STACK_FIELDS = {
     "postgres_user": ("postgres", "user"),
     "postgres_database": ("postgres", "database"),
     "trino_heap": ("local", "trino_heap"),
+    "trino_spooling": ("trino", "spooling"),
+    "spooling_bucket": ("trino", "spooling_bucket"),
 }
 
 
@@ -126,10 +128,12 @@ class ProvisionOptions(_Model):
             it keeps running splits beside its workers).
         credentials: ``generate`` strong random credentials (kept in the Secret across re-provisioning) or
             take them from the ``settings`` given to ``provision()``.
-        buckets, warehouse_bucket, region, postgres_user, postgres_database, trino_heap: the stack's values,
-            from the settings (``s3.buckets``, ``s3.warehouse_bucket``, ``s3.region``, ``postgres.user``,
-            ``postgres.database``, ``local.trino_heap``): :meth:`for_settings` fills those the options do not
-            set themselves. The warehouse bucket is always among the buckets the ``minio-init`` Job creates.
+        buckets, warehouse_bucket, region, postgres_user, postgres_database, trino_heap, trino_spooling,
+            spooling_bucket: the stack's values, from the settings (``s3.buckets``, ``s3.warehouse_bucket``,
+            ``s3.region``, ``postgres.user``, ``postgres.database``, ``local.trino_heap``, ``trino.spooling``,
+            ``trino.spooling_bucket``): :meth:`for_settings` fills those the options do not set themselves. The
+            warehouse bucket (and, with spooling, the spooling bucket) is always among the buckets the
+            ``minio-init`` Job creates.
         maven_repository: the Maven repository the metastore's and the Spark Connect server's init containers
             fetch their extra jars from
             (a corporate mirror, or a jar server on the node in tests); default Maven Central.
@@ -156,6 +160,8 @@ class ProvisionOptions(_Model):
     postgres_user: str = Field(default_factory=lambda: _setting_default("postgres", "user"))
     postgres_database: str = Field(default_factory=lambda: _setting_default("postgres", "database"))
     trino_heap: str = Field(default_factory=lambda: _setting_default("local", "trino_heap"))
+    trino_spooling: bool = Field(default_factory=lambda: _setting_default("trino", "spooling"))
+    spooling_bucket: str = Field(default_factory=lambda: _setting_default("trino", "spooling_bucket"))
     maven_repository: str = Field(default_factory=lambda: MAVEN_CENTRAL)
     field_manager: str = "lakehouse-sdk"
     timeout: float = Field(default=600.0, gt=0)
@@ -168,7 +174,9 @@ class ProvisionOptions(_Model):
             raise ValueError(f"{value!r} is not a valid namespace (lower-case letters, digits and '-', max 63)")
         return value
 
-    @field_validator("buckets", "region", "warehouse_bucket", "postgres_user", "postgres_database", "trino_heap")
+    @field_validator(
+        "buckets", "region", "warehouse_bucket", "postgres_user", "postgres_database", "trino_heap", "spooling_bucket"
+    )
     @classmethod
     def _stack_values(cls, value: Any, info: ValidationInfo) -> Any:
         # the rules of the settings these options take their values from: they end up in config files and SQL
@@ -210,6 +218,8 @@ class ProvisionOptions(_Model):
     def _warehouse_created(self) -> ProvisionOptions:
         if self.warehouse_bucket not in self.buckets:
             object.__setattr__(self, "buckets", (self.warehouse_bucket, *self.buckets))
+        if self.trino_spooling and self.spooling_bucket not in self.buckets:
+            object.__setattr__(self, "buckets", (*self.buckets, self.spooling_bucket))
         return self
 
     def for_settings(self, settings: LakehouseSettings) -> ProvisionOptions:
@@ -229,7 +239,13 @@ class ProvisionOptions(_Model):
     def stack_values(self) -> StackValues:
         """The values that shape the services' configuration files."""
         return StackValues(
-            self.region, self.warehouse_bucket, self.postgres_database, self.postgres_user, self.trino_heap
+            self.region,
+            self.warehouse_bucket,
+            self.postgres_database,
+            self.postgres_user,
+            self.trino_heap,
+            spooling=self.trino_spooling,
+            spooling_bucket=self.spooling_bucket,
         )
 
     @classmethod

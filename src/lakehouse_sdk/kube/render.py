@@ -93,6 +93,9 @@ def config_maps(options: ProvisionOptions) -> dict[str, Obj]:
             for name, props in stack_config.trino_catalogs(ctx).items()
         },
     }
+    if ctx.values.spooling:
+        props = stack_config.trino_spooling_manager_properties(ctx)
+        trino["spooling-manager.properties"] = stack_config.to_properties(props)
     hadoop = {
         "core-site.xml": stack_config.to_hadoop_xml(stack_config.core_site(ctx)),
         "metastore-site.xml": stack_config.to_hadoop_xml(stack_config.metastore_site(ctx)),

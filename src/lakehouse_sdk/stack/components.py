@@ -225,8 +225,9 @@ COMPONENTS: dict[str, ComponentSpec] = {
                 "jvm.config",
                 "catalog.hive.properties",
                 "catalog.iceberg.properties",
+                "spooling-manager.properties",
             ),
-            secrets=_S3,
+            secrets=(*_S3, "trino_spooling_key"),
         ),
         ComponentSpec(
             "trino-worker",
@@ -243,8 +244,9 @@ COMPONENTS: dict[str, ComponentSpec] = {
                 "jvm.config",
                 "catalog.hive.properties",
                 "catalog.iceberg.properties",
+                "spooling-manager.properties",
             ),
-            secrets=_S3,
+            secrets=(*_S3, "trino_spooling_key"),
             # the local stack is one machine: its coordinator runs every split itself
             local=False,
         ),

@@ -30,6 +30,7 @@ __all__ = [
     "trino_config_properties",
     "trino_jvm_config",
     "trino_node_properties",
+    "trino_spooling_manager_properties",
     "trino_worker_config_properties",
     "trino_worker_node_properties",
 ]
@@ -41,7 +42,13 @@ SECRET_ENV = {
     "postgres_password": "LAKEHOUSE_POSTGRES_PASSWORD",
     # Spark's own variable: the Connect server reads its pre-shared token from it (never from a file)
     "spark_connect_token": "SPARK_CONNECT_AUTHENTICATE_TOKEN",
+    # the coordinator and every worker share it: it signs the spooled segments' identifiers
+    "trino_spooling_key": "LAKEHOUSE_TRINO_SPOOLING_KEY",
 }
+# How a client gets a spooled segment: through the coordinator, which reads it from the object store. A
+# pre-signed URL (STORAGE) names the object store as the cluster sees it, which a laptop on NodePorts or a
+# port-forward cannot reach; WORKER_PROXY redirects to pod addresses, just as unreachable from outside.
+SPOOLING_RETRIEVAL_MODE = "COORDINATOR_PROXY"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class StackValues:
     postgres_user: str
     trino_heap: str
     iceberg_catalog: str = "iceberg"
+    spooling: bool = True
+    spooling_bucket: str = "trino-spooling"
 
 
 @dataclass(frozen=True)
@@ -229,6 +238,20 @@ def trino_catalogs(ctx: StackContext) -> dict[str, dict[str, str]]:
     }
 
 
+def _spooling(ctx: StackContext) -> dict[str, str]:
+    """The spooling protocol's server side (the same on the coordinator and the workers)."""
+    if not ctx.values.spooling:
+        return {"protocol.spooling.enabled": "false"}
+    return {
+        "protocol.spooling.enabled": "true",
+        "protocol.spooling.shared-secret-key": _trino_env("trino_spooling_key"),
+        "protocol.spooling.retrieval-mode": SPOOLING_RETRIEVAL_MODE,
+        # fewer, larger segments: one HTTP request and one object each
+        "protocol.spooling.initial-segment-size": "8MB",
+        "protocol.spooling.max-segment-size": "16MB",
+    }
+
+
 def trino_config_properties(ctx: StackContext) -> dict[str, str]:
     """A single-node coordinator that also schedules work on itself."""
     return {
@@ -238,6 +261,7 @@ def trino_config_properties(ctx: StackContext) -> dict[str, str]:
         "discovery.uri": f"http://127.0.0.1:{ctx.trino_port}",
         "query.max-memory": "1GB",
         "query.max-memory-per-node": "512MB",
+        **_spooling(ctx),
     }
 
 
@@ -249,6 +273,28 @@ def trino_worker_config_properties(ctx: StackContext, coordinator_host: str) -> 
         "discovery.uri": f"http://{coordinator_host}:{ctx.trino_port}",
         "query.max-memory": "1GB",
         "query.max-memory-per-node": "512MB",
+        **_spooling(ctx),
+    }
+
+
+def trino_spooling_manager_properties(ctx: StackContext) -> dict[str, str]:
+    """``etc/spooling-manager.properties``: spooled segments as objects in the spooling bucket.
+
+    Segments are not encrypted with SSE-C: the object store speaks plain HTTP inside the stack, and S3 refuses
+    customer keys over HTTP (see docs/operations.md). Segments live until the client acknowledges them (it
+    does, one by one) or their TTL ends; the coordinator prunes expired ones.
+    """
+    return {
+        "spooling-manager.name": "filesystem",
+        "fs.s3.enabled": "true",
+        "fs.location": f"s3://{ctx.values.spooling_bucket}/",
+        "fs.segment.encryption": "false",
+        "fs.segment.ttl": "1h",
+        "s3.endpoint": ctx.s3_endpoint,
+        "s3.region": ctx.values.region,
+        "s3.path-style-access": "true",
+        "s3.aws-access-key": _trino_env("s3_access_key"),
+        "s3.aws-secret-key": _trino_env("s3_secret_key"),
     }
 
 

@@ -54,6 +54,9 @@ def spark_sql_properties(
         f"spark.sql.catalog.{catalog}.type": "hive",
         f"spark.sql.catalog.{catalog}.uri": metastore_uri,
         f"spark.sql.catalog.{catalog}.warehouse": warehouse,
+        # other engines commit to these tables too (Trino, pyiceberg's lh.write_table): read the metastore's
+        # current snapshot on every query instead of a cached one up to 30 s old
+        f"spark.sql.catalog.{catalog}.cache-enabled": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.ui.showConsoleProgress": "false",
     }

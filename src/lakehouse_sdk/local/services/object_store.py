@@ -8,12 +8,21 @@ import os
 from lakehouse_sdk.errors import ComponentError
 from lakehouse_sdk.local._weed import mini_flags
 from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService
+from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
 
-__all__ = ["MinIO", "ObjectStore", "SeaweedFS"]
+__all__ = ["MinIO", "ObjectStore", "SeaweedFS", "stack_buckets"]
 
 _UNUSED = ("-admin.port.legacy=0", "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false")
+
+
+def stack_buckets(settings: LakehouseSettings) -> list[str]:
+    """The buckets the stack needs: ``s3.buckets``, the warehouse and (with spooling) Trino's spooling bucket."""
+    wanted = [settings.s3.warehouse_bucket, *settings.s3.buckets]
+    if settings.trino.spooling:
+        wanted.append(settings.trino.spooling_bucket)
+    return list(dict.fromkeys(wanted))
 
 
 class ObjectStore(LocalService):
@@ -28,7 +37,7 @@ class ObjectStore(LocalService):
         endpoint = Endpoint("minio", "http", LOOPBACK, self.ctx.port("minio"), "nodeport", "the local stack")
         s3 = s3_client(self.ctx.settings, endpoint)
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-        for bucket in self.ctx.settings.s3.buckets:
+        for bucket in stack_buckets(self.ctx.settings):
             if bucket not in existing:
                 s3.create_bucket(Bucket=bucket)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import shutil
 
+from lakehouse_sdk.errors import register_secret
 from lakehouse_sdk.local.services._base import Launch, LocalService
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack import probes
@@ -38,6 +41,17 @@ class Trino(LocalService):
         (etc / "node.properties").write_text(stack_config.to_properties(stack_config.trino_node_properties(ctx)))
         (etc / "jvm.config").write_text(stack_config.trino_jvm_config(ctx))
         (etc / "log.properties").write_text("io.trino=INFO\n")
+        manager = etc / "spooling-manager.properties"
+        manager.unlink(missing_ok=True)
+        if ctx.values.spooling:
+            props = stack_config.trino_spooling_manager_properties(ctx)
+            manager.write_text(stack_config.to_properties(props))
+        # Trino reads etc/spooling-manager.properties from its working directory, the data directory (as
+        # the launcher of the server tarball and the image arrange it, with etc/ linked to the config)
+        link = self.ctx.data_dir("trino") / "etc"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(etc, target_is_directory=True)
 
     def launch(self) -> Launch:
         home = self.ctx.artifacts.trino_home()
@@ -55,7 +69,12 @@ class Trino(LocalService):
             f"-Dconfig={etc}/config.properties",
             "io.trino.server.TrinoServer",
         ]
-        return Launch(argv, self.ctx.base_env(java_home), home)
+        env = self.ctx.base_env(java_home)
+        # a fresh key per start: segments spooled before a restart are gone with the queries that made them
+        key = base64.b64encode(secrets.token_bytes(32)).decode()
+        register_secret(key)
+        env[stack_config.SECRET_ENV["trino_spooling_key"]] = key
+        return Launch(argv, env, self.ctx.data_dir("trino"))
 
     def check(self) -> str | None:
         try:

@@ -1,0 +1,136 @@
+"""Trino's types as Arrow types, and the conversion of the protocol's JSON values of nested types."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from lakehouse_sdk._deps import require
+
+__all__ = ["arrow_type", "nested_type"]
+
+_DIRECT = {
+    "boolean": "bool_",
+    "tinyint": "int8",
+    "smallint": "int16",
+    "integer": "int32",
+    "bigint": "int64",
+    "real": "float32",
+    "double": "float64",
+}
+
+
+def arrow_type(trino_type: str) -> tuple[Any, bool]:
+    """The Arrow type for a Trino type, and whether values arrive as strings that need a cast.
+
+    ``(None, False)``: a nested or other type, converted value by value (see :func:`column_converter`).
+    """
+    pa = require("pyarrow", extra="trino", purpose="lh.query()")
+    t = trino_type.strip().lower()
+    base = t.split("(", 1)[0].strip()
+    if base in _DIRECT:
+        return getattr(pa, _DIRECT[base])(), False
+    if base in {"varchar", "char", "json", "uuid", "ipaddress"}:
+        return pa.string(), False
+    if base == "date":
+        return pa.date32(), True
+    if base == "decimal":
+        match = re.match(r"decimal\((\d+),\s*(\d+)\)", t)
+        precision, scale = (int(match.group(1)), int(match.group(2))) if match else (38, 0)
+        return (pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)), True
+    if base == "timestamp" and "with time zone" not in t:
+        match = re.match(r"timestamp\((\d+)\)", t)
+        digits = int(match.group(1)) if match else 3
+        unit = "s" if digits == 0 else "ms" if digits <= 3 else "us" if digits <= 6 else "ns"
+        return pa.timestamp(unit), True
+    return None, False
+
+
+def _split_top(text: str) -> list[str]:
+    """``"a, map(b, c), d"`` → ``["a", "map(b, c)", "d"]``."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        depth += char == "("
+        depth -= char == ")"
+        current.append(char)
+    if "".join(current).strip():
+        parts.append("".join(current).strip())
+    return parts
+
+
+def _row_fields(inner: str) -> list[tuple[str, str]]:
+    fields = []
+    for i, part in enumerate(_split_top(inner)):
+        if part.startswith('"'):
+            end = part.index('"', 1)
+            fields.append((part[1:end], part[end + 1 :].strip()))
+        elif " " in part and not part.split(" ", 1)[0].endswith(")") and "(" not in part.split(" ", 1)[0]:
+            name, typ = part.split(" ", 1)
+            fields.append((name, typ.strip()))
+        else:
+            fields.append((f"field{i}", part))
+    return fields
+
+
+def nested_type(trino_type: str) -> tuple[Any, Callable[[Any], Any]]:
+    """The Arrow type of any Trino type and a function that turns its JSON value into what Arrow takes."""
+    import datetime
+    import decimal
+
+    pa = require("pyarrow", extra="trino", purpose="lh.query()")
+    t = trino_type.strip()
+    low = t.lower()
+    target, cast = arrow_type(t)
+    if target is not None:
+        if not cast:
+            return target, _identity
+        if pa.types.is_date(target):
+            return target, lambda v: None if v is None else datetime.date.fromisoformat(v)
+        if pa.types.is_decimal(target):
+            return target, lambda v: None if v is None else decimal.Decimal(v)
+        # timestamps: Arrow parses the text exactly (nanoseconds included)
+        return target, lambda v: None if v is None else pa.scalar(v, pa.string()).cast(target).as_py()
+    if low.startswith("array(") and low.endswith(")"):
+        element, convert = nested_type(t[6:-1])
+        return pa.list_(element), lambda v: None if v is None else [convert(x) for x in v]
+    if low.startswith("map(") and low.endswith(")"):
+        key_type, value_type = _split_top(t[4:-1])
+        key, convert_key = nested_type(key_type)
+        value, convert_value = nested_type(value_type)
+        parse_key = _key_parser(key)
+        return pa.map_(
+            key, value
+        ), lambda v: None if v is None else [(convert_key(parse_key(k)), convert_value(x)) for k, x in v.items()]
+    if low.startswith("row(") and low.endswith(")"):
+        fields = [(name, *nested_type(typ)) for name, typ in _row_fields(t[4:-1])]
+        struct = pa.struct([(name, typ) for name, typ, _ in fields])
+        return (
+            struct,
+            lambda v: (
+                None if v is None else {name: convert(x) for (name, _, convert), x in zip(fields, v, strict=True)}
+            ),
+        )
+    return pa.string(), lambda v: None if v is None else (v if isinstance(v, str) else str(v))
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _key_parser(key_type: Any) -> Callable[[str], Any]:
+    """JSON object keys are strings: map keys of other types are parsed back."""
+    pa = require("pyarrow", extra="trino", purpose="lh.query()")
+    if pa.types.is_integer(key_type):
+        return int
+    if pa.types.is_floating(key_type):
+        return float
+    if pa.types.is_boolean(key_type):
+        return lambda k: k == "true"
+    return _identity
