@@ -301,6 +301,7 @@ class LakehouseSettings(BaseSettings):
             iceberg_catalog=self.iceberg.catalog_name,
             spooling=self.trino.spooling,
             spooling_bucket=self.trino.spooling_bucket,
+            spooling_encryption=self.local.object_store == "seaweedfs",
         )
 
     # -- introspection ------------------------------------------------------------------------------------

@@ -203,6 +203,9 @@ def test_the_stack_renders_spooling_with_the_key_from_the_secret_only() -> None:
     assert props["protocol.spooling.shared-secret-key"] == "${ENV:LAKEHOUSE_TRINO_SPOOLING_KEY}"
     manager = stack_config.trino_spooling_manager_properties(ctx)
     assert manager["fs.location"] == "s3://trino-spooling/" and manager["s3.aws-secret-key"].startswith("${ENV:")
+    assert manager["fs.segment.encryption"] == "true"  # SSE-C: SeaweedFS takes customer keys over HTTP
+    minio = ProvisionOptions(object_store="minio").stack_values()
+    assert not minio.spooling_encryption  # MinIO refuses SSE-C without TLS
     generated = Credentials.generate()
     assert len(base64.b64decode(generated.trino_spooling_key)) == 32
     objects = render_objects(ProvisionOptions(), credentials=generated)

@@ -47,11 +47,11 @@ def split_name(name: str, catalog_name: str) -> tuple[str, str]:
 
 
 def _load(catalog: HiveCatalog, name: str, schema: str, table: str) -> Any:
-    from pyiceberg.exceptions import NoSuchIcebergTableError, NoSuchTableError
+    from pyiceberg.exceptions import NoSuchIcebergTableError, NoSuchPropertyException, NoSuchTableError
 
     try:
         return catalog.load_table((schema, table))
-    except NoSuchIcebergTableError:
+    except (NoSuchIcebergTableError, NoSuchPropertyException):  # table_type other than ICEBERG, or none
         raise TableError(
             f"{name} is a Hive table, not an Iceberg table: lh.read_table()/lh.write_table() read and write "
             f'Iceberg tables only. Read it with lh.query("SELECT * FROM hive.{schema}.{table}") or Spark.'

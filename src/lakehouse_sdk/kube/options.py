@@ -246,6 +246,7 @@ class ProvisionOptions(_Model):
             self.trino_heap,
             spooling=self.trino_spooling,
             spooling_bucket=self.spooling_bucket,
+            spooling_encryption=self.object_store == "seaweedfs",
         )
 
     @classmethod

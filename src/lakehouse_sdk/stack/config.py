@@ -63,6 +63,8 @@ class StackValues:
     iceberg_catalog: str = "iceberg"
     spooling: bool = True
     spooling_bucket: str = "trino-spooling"
+    # SSE-C for spooled segments: SeaweedFS takes customer keys over plain HTTP, MinIO only over TLS
+    spooling_encryption: bool = True
 
 
 @dataclass(frozen=True)
@@ -280,15 +282,16 @@ def trino_worker_config_properties(ctx: StackContext, coordinator_host: str) -> 
 def trino_spooling_manager_properties(ctx: StackContext) -> dict[str, str]:
     """``etc/spooling-manager.properties``: spooled segments as objects in the spooling bucket.
 
-    Segments are not encrypted with SSE-C: the object store speaks plain HTTP inside the stack, and S3 refuses
-    customer keys over HTTP (see docs/operations.md). Segments live until the client acknowledges them (it
-    does, one by one) or their TTL ends; the coordinator prunes expired ones.
+    Each segment is encrypted with its own SSE-C key (the key travels only between the coordinator and the
+    object store), where the object store takes customer keys over the stack's plain HTTP: SeaweedFS does,
+    MinIO refuses them without TLS, so with MinIO segments are stored unencrypted. Segments live until the
+    client acknowledges them (it does, one by one) or their TTL ends; the coordinator prunes expired ones.
     """
     return {
         "spooling-manager.name": "filesystem",
         "fs.s3.enabled": "true",
         "fs.location": f"s3://{ctx.values.spooling_bucket}/",
-        "fs.segment.encryption": "false",
+        "fs.segment.encryption": str(ctx.values.spooling_encryption).lower(),
         "fs.segment.ttl": "1h",
         "s3.endpoint": ctx.s3_endpoint,
         "s3.region": ctx.values.region,
