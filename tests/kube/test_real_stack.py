@@ -239,12 +239,87 @@ def test_port_forward_mode_over_the_kubelets_streams(provisioned: Provisioned) -
         assert "warehouse" in {b["Name"] for b in lh.s3().list_buckets()["Buckets"]}
         frame = lh.query("SELECT count(*) AS n, sum(id) AS total FROM iceberg.realnode.numbers")
         assert (int(frame["n"][0]), int(frame["total"][0])) == (1000, 500500)
+        _spooled_query(lh)  # segment URIs name the coordinator as the client reached it: the forward
         with lh.postgres() as conn:
             row = conn.execute('SELECT count(*) FROM "DBS"').fetchone()
         assert row is not None and row[0] >= 2  # default and realnode
         # Spark too: in port-forward mode lh.spark() is a Spark Connect session through a forward
         assert lh.endpoint("spark-connect").mode == "port-forward"
         _connect_round_trip(lh, "connect_forwarded")
+
+
+SPOOL_ROWS = 200_000
+SPOOL_SQL = (
+    "SELECT a * 1000 + b AS id, 'name-' || CAST(b AS varchar) AS name "
+    "FROM UNNEST(sequence(0, 199)) AS t1(a) CROSS JOIN UNNEST(sequence(0, 999)) AS t2(b)"
+)
+
+
+def _spooled_query(lh: Lakehouse) -> None:
+    """A result large enough to be spooled, read through ``lh`` and checked; the client's log says it was."""
+    import logging
+
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("lakehouse_sdk.query")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        table = lh.query(SPOOL_SQL, output="arrow")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert (table.num_rows, sum(table.column("id").to_pylist())) == (SPOOL_ROWS, sum(range(SPOOL_ROWS)))
+    spooled = [r for r in records if "over the spooling protocol" in r]
+    assert spooled and " 0 fetched from storage" not in spooled[0], records
+
+
+def test_spooled_results_through_the_nodeport(lh: Lakehouse) -> None:
+    _spooled_query(lh)
+
+
+IN_CLUSTER_CLIENT = """
+import json, logging, sys
+sys.path.insert(0, {tests!r})
+from lakehouse_sdk import Lakehouse
+from tests.kube.test_real_stack import _spooled_query
+lh = Lakehouse(mode="in-cluster", namespace={namespace!r}, connect_timeout=10)
+_spooled_query(lh)
+print(json.dumps({{"trino": lh.endpoint("trino").url}}))
+"""
+
+
+def test_spooled_results_in_cluster_by_service_dns(provisioned: Provisioned, tmp_path: Path) -> None:
+    """In-cluster mode: a client in the node's network namespace (not in a pod: no image holds the SDK) with
+    the cluster's DNS, so the SDK reaches Trino by its Service name and the segments come back by it."""
+    import subprocess
+    import sys
+
+    node = provisioned.node
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text(
+        f"search {NAMESPACE}.svc.cluster.local svc.cluster.local cluster.local\n"
+        f"nameserver {node.network.dns_service_ip}\n"
+    )
+    script = tmp_path / "client.py"
+    script.write_text(IN_CLUSTER_CLIENT.format(tests=str(Path(__file__).parents[2]), namespace=NAMESPACE))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["KUBERNETES_SERVICE_HOST"] = "10.213.96.1"  # what a pod sees; the SDK's auto mode would pick in-cluster
+    command = f"mount --bind {resolv} /etc/resolv.conf && exec {sys.executable} {script}"
+    proc = subprocess.run(
+        ["nsenter", f"--net=/run/netns/{node.network.netns}", "--", "unshare", "--mount", "--", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["trino"] == (
+        f"http://trino.{NAMESPACE}.svc.cluster.local:8080"
+    )
 
 
 def test_scale_workers_registers_three_spark_workers_at_the_master(provisioned: Provisioned, lh: Lakehouse) -> None:

@@ -225,3 +225,21 @@ def test_an_old_secret_without_a_spooling_key_gets_one() -> None:
     restored = Credentials.from_secret({"data": data, "metadata": {"annotations": {}}})
     assert len(base64.b64decode(restored.trino_spooling_key)) == 32
     assert "trino_spooling_key" not in repr(restored)
+
+
+def test_the_garbage_collector_is_paused_only_while_segments_decode() -> None:
+    import gc
+
+    raw = orjson.dumps(_rows(0, 10))
+    seen = []
+
+    def to_batch(rows: list[list[Any]]) -> pa.RecordBatch:
+        seen.append(gc.isenabled())
+        return _to_batch(rows)
+
+    assert gc.isenabled()
+    decode_segment(Segment(0, "json", 10, len(raw), None, data=raw), raw, to_batch)
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ValueError, match="rows"):
+        decode_segment(Segment(0, "json", 11, len(raw), None, data=raw), raw, to_batch)
+    assert gc.isenabled()  # back on after a failure too

@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lakehouse_sdk._deps import require
+from lakehouse_sdk.clients.spooled import gc_paused
 from lakehouse_sdk.clients.trino_types import arrow_type, nested_type
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.settings import LakehouseSettings
@@ -151,11 +152,13 @@ def _protocol_batches(
         if status is None:
             return batches, columns.names, columns.types
         if not isinstance(status.rows, dict):  # the direct protocol: pages of rows
-            batches.append(columns.to_batch(status.rows))
+            with gc_paused():
+                batches.append(columns.to_batch(status.rows))
             for status in responses:
                 columns.update(status)
                 if status.rows:
-                    batches.append(columns.to_batch(status.rows))
+                    with gc_paused():
+                        batches.append(columns.to_batch(status.rows))
             log.debug("query %s: %d rows over the direct protocol", first.id, sum(b.num_rows for b in batches))
             return batches, columns.names, columns.types
 
@@ -239,7 +242,8 @@ def _prefetch(request: Any, first: Any) -> Generator[Any, None, None]:
         try:
             uri = first.next_uri
             while uri is not None and not stop.is_set():
-                status = request.process(request.get(uri))
+                with gc_paused():  # a page's JSON is many small lists, like a segment's
+                    status = request.process(request.get(uri))
                 responses.put(status)
                 uri = status.next_uri
             responses.put(done)
