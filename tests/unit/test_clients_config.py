@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -145,6 +146,29 @@ def test_spark_in_cluster_leaves_the_driver_host_to_spark() -> None:
     conf = Lakehouse(mode="in-cluster").spark_conf()
     assert "spark.driver.host" not in conf
     assert conf["spark.master"] == "spark://spark-master.lakehouse.svc.cluster.local:7077"
+
+
+def test_a_new_classic_session_drops_the_file_systems_a_stopped_one_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: Hadoop's FileSystem cache in pyspark's JVM outlives a stopped session; the next session's
+    driver must not get the earlier session's s3a:// instance (its endpoint), so it is emptied first."""
+    from pyspark import SparkContext
+
+    from lakehouse_sdk.clients.spark import forget_stopped_sessions_file_systems
+
+    closed: list[bool] = []
+    file_system = SimpleNamespace(closeAll=lambda: closed.append(True))
+    jvm = SimpleNamespace(org=SimpleNamespace(apache=SimpleNamespace(hadoop=SimpleNamespace(fs=SimpleNamespace(
+        FileSystem=file_system)))))  # fmt: skip
+    monkeypatch.setattr(SparkContext, "_jvm", None)
+    monkeypatch.setattr(SparkContext, "_active_spark_context", None)
+    assert not forget_stopped_sessions_file_systems()  # no JVM yet: the first session starts an empty one
+    monkeypatch.setattr(SparkContext, "_jvm", jvm)
+    monkeypatch.setattr(SparkContext, "_active_spark_context", object())
+    assert not forget_stopped_sessions_file_systems()  # an active session is reused as it is
+    assert closed == []
+    monkeypatch.setattr(SparkContext, "_active_spark_context", None)
+    assert forget_stopped_sessions_file_systems()  # a JVM that outlived a stopped session
+    assert closed == [True]
 
 
 def test_unreachable_service_error_names_service_endpoint_mode_and_next_step() -> None:

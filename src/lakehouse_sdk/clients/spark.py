@@ -16,7 +16,13 @@ from lakehouse_sdk.stack.versions import spark_jar_artifacts
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["local_jar_paths", "route_address", "spark_conf", "spark_session"]
+__all__ = [
+    "forget_stopped_sessions_file_systems",
+    "local_jar_paths",
+    "route_address",
+    "spark_conf",
+    "spark_session",
+]
 
 
 def local_jar_paths(settings: LakehouseSettings) -> list[Path]:
@@ -109,8 +115,34 @@ def _jar_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
 def spark_session(settings: LakehouseSettings, conf: dict[str, Any]) -> SparkSession:
     """Create (or return the active) SparkSession with ``conf``."""
     sql = require("pyspark.sql", extra="spark", purpose="lh.spark()", package="pyspark")
+    forget_stopped_sessions_file_systems()
     builder = sql.SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
     session: SparkSession = builder.getOrCreate()
     return session
+
+
+def forget_stopped_sessions_file_systems() -> bool:
+    """Before a new classic session in a driver JVM that outlived an earlier one: drop Hadoop's cached file
+    systems (``FileSystem.closeAll()``); True when it did.
+
+    pyspark keeps its JVM for the whole Python process, and Hadoop caches one ``FileSystem`` per scheme, bucket
+    and user in it, whatever the configuration: a stopped session's ``s3a://warehouse`` instance, with *its*
+    endpoint and keys, would be handed to the next session, whose ``spark.hadoop.fs.s3a.*`` would then apply to
+    its executors only. The driver would write the Iceberg metadata (metadata JSON, manifest lists, manifests)
+    to the earlier session's object store while the executors wrote the data files to the configured one, and
+    the metastore would name a metadata file missing from it (issue 10: a session on the local stack, then one
+    on a cluster's NodePorts, in one pytest process). Nothing is done while a session is active (it is
+    reused, file systems and all) or before the first one (the JVM starts empty).
+    """
+    try:
+        from pyspark import SparkContext
+    except ImportError:  # pyspark-client alone: no JVM here at all
+        return False
+
+    jvm = SparkContext._jvm
+    if jvm is None or SparkContext._active_spark_context is not None:
+        return False
+    jvm.org.apache.hadoop.fs.FileSystem.closeAll()
+    return True
