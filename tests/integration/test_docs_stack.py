@@ -2,7 +2,8 @@
 
 Each block runs in its own interpreter (a fresh namespace, and a Spark session that ends with it), in an
 empty working directory, with the default settings: only the variables that point at the session stack
-(``LAKEHOUSE_NODEPORTS__*``, the state and cache directories) are passed on.
+(``LAKEHOUSE_NODEPORTS__*``, the state and cache directories) are passed on. What the block prints must be
+what its ``#>`` lines say (``Block.check_output``).
 """
 
 from __future__ import annotations
@@ -19,4 +20,5 @@ from tests.unit.test_docs import Block, block_params
 def test_stack_block_runs(block: Block, stack: object, tmp_path: Path) -> None:
     script = tmp_path / "block.py"
     script.write_text(block.code)
-    run_python(script, home=tmp_path, label=f"{block.id}\n{block.code}", timeout=600)
+    proc = run_python(script, home=tmp_path, label=f"{block.id}\n{block.code}", timeout=600)
+    block.check_output(proc.stdout)

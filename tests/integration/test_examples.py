@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse_sdk import Lakehouse
+from lakehouse_sdk import Lakehouse, LakehouseSettings
 from tests.integration.conftest import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +84,17 @@ def test_quickstart_prints_the_table_spark_wrote_and_trino_read(quickstart: subp
     by_population = sorted(expected.items(), key=lambda item: -item[1][1])
     assert rows[1:] == [[country, str(n), str(total)] for country, (n, total) in by_population]
     assert f"total: {len(cities)} cities, population {sum(c[2] for c in cities)}" in out
+
+
+def test_quickstart_prints_nothing_but_its_own_output(quickstart: subprocess.CompletedProcess[str]) -> None:
+    """A first run is quiet (issue 14): no Spark, Hadoop, SLF4J or JVM lines in the terminal; they are in the
+    driver's log file instead."""
+    noise = [line for line in quickstart.stderr.splitlines() if line.strip()]
+    assert not noise, "the quickstart printed into the terminal:\n" + "\n".join(noise)
+    for marker in ("WARN", "SLF4J", "NativeCodeLoader", "loopback", "log4j", "Setting default log level"):
+        assert marker not in quickstart.stdout, marker
+    log = LakehouseSettings().local.state_path / "logs" / "spark-driver.log"
+    assert "Running Spark version" in log.read_text(errors="replace"), f"the driver's full log is not in {log}"
 
 
 def test_quickstart_table_is_the_same_in_pyiceberg(quickstart: subprocess.CompletedProcess[str]) -> None:

@@ -5,13 +5,28 @@ Blocks that need no running stack run here, offline, each in a fresh namespace w
 that need the stack are marked in the markdown by a preceding ``<!-- needs-stack -->`` line and run in
 tests/integration/test_docs_stack.py against the session stack. Anything that must not run is not written
 as a python block (use ```text, ```bash or ```toml).
+
+What a block prints is written under the code as ``#>`` comments, the way pydantic's docs do it::
+
+    print(lh.endpoint("trino").url)
+    #> http://localhost:30081
+
+Both runners compare the block's standard output with its ``#>`` lines (:meth:`Block.check_output`), so a
+page shows the reader what they will see and the test fails with a diff when the two differ. A block with
+no ``#>`` line has its output left unchecked; an offline block that prints must show its output.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import difflib
+import io
 import os
 import re
 import socket
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +37,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NEEDS_STACK = "<!-- needs-stack -->"
 _FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$")
+_OUTPUT = re.compile(r"^\s*#>(?: (?P<text>.*))?$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,34 @@ class Block:
     @property
     def needs_stack(self) -> bool:
         return self.marker == NEEDS_STACK
+
+    @property
+    def expected_output(self) -> list[tuple[int, str]]:
+        """The ``#>`` lines: (line in the markdown file, the text printed there); ``#>`` alone is a blank line."""
+        found = []
+        for offset, line in enumerate(self.code.splitlines()):
+            match = _OUTPUT.match(line)
+            if match:
+                found.append((self.line + 1 + offset, (match.group("text") or "").rstrip()))
+        return found
+
+    def check_output(self, printed: str) -> None:
+        """Fail with a diff naming the file and lines when ``printed`` is not what the ``#>`` lines say."""
+        expected = self.expected_output
+        if not expected:
+            return
+        want = [text for _, text in expected]
+        got = [line.rstrip() for line in printed.splitlines()]
+        while got and not got[-1]:
+            got.pop()
+        if got == want:
+            return
+        first, last = expected[0][0], expected[-1][0]
+        where = f"{self.path.relative_to(ROOT)}:{first}" + (f"-{last}" if last != first else "")
+        diff = "\n".join(
+            difflib.unified_diff(want, got, fromfile=f"{where} (the #> lines)", tofile="printed", lineterm="")
+        )
+        raise AssertionError(f"{self.id}: the block printed something else than its #> lines say\n{diff}")
 
 
 def doc_files() -> list[Path]:
@@ -100,11 +144,52 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("offline")
 def test_offline_block_runs(block: Block) -> None:
     saved = dict(os.environ)
+    printed = io.StringIO()
     try:
-        exec(compile(block.code, block.id, "exec"), {"__name__": "__doc_block__"})
+        with contextlib.redirect_stdout(printed):
+            exec(compile(block.code, block.id, "exec"), {"__name__": "__doc_block__"})
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    block.check_output(printed.getvalue())
+    if printed.getvalue().strip() and not block.expected_output:
+        raise AssertionError(f"{block.id} prints; write what it prints under the code as #> lines")
+
+
+def test_examples_read_like_user_code() -> None:
+    """No asserts, no linter pragmas, no private names: a reader copies the block as it is."""
+    found = []
+    for block in python_blocks(needs_stack=False) + python_blocks(needs_stack=True):
+        if "noqa" in block.code or "type: ignore" in block.code:
+            found.append(f"{block.id}: a linter pragma")
+        for node in ast.walk(ast.parse(block.code)):
+            if isinstance(node, ast.Assert):
+                found.append(f"{block.id}:+{node.lineno}: assert (print the value and write it as #> lines)")
+            name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "module", None) or ""
+            if any(part.startswith("_") and not part.startswith("__") for part in name.split(".")):
+                found.append(f"{block.id}:+{getattr(node, 'lineno', 0)}: private name {name}")
+    assert not found, found
+
+
+def test_examples_are_formatted(tmp_path: Path) -> None:
+    """``ruff format`` leaves every block as it is (markdown is excluded from the project's own ``ruff format``,
+    which would turn ``#>`` into ``# >``)."""
+    files = {}
+    for n, block in enumerate(python_blocks(needs_stack=False) + python_blocks(needs_stack=True)):
+        path = tmp_path / f"block_{n}.py"
+        lines = [line.replace("#>", "# >", 1) if _OUTPUT.match(line) else line for line in block.code.splitlines()]
+        path.write_text("\n".join(lines) + "\n")
+        files[path.name] = block.id
+    config = str(ROOT / "pyproject.toml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--no-cache", "--config", config, "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    unformatted = [block_id for name, block_id in files.items() if name in proc.stdout + proc.stderr]
+    assert proc.returncode == 0, f"ruff format would change {unformatted}:\n{proc.stdout}{proc.stderr}"
 
 
 def test_docs_have_python_blocks_of_both_kinds() -> None:
@@ -155,3 +240,43 @@ def test_every_doc_page_is_in_the_index() -> None:
     index = (ROOT / "docs" / "index.md").read_text()
     missing = [p.name for p in (ROOT / "docs").glob("*.md") if p.name != "index.md" and f"({p.name})" not in index]
     assert not missing, f"docs/index.md does not link {missing}"
+
+
+def _block(code: str) -> Block:
+    return Block(ROOT / "docs" / "page.md", 10, "python", textwrap.dedent(code), "")
+
+
+def test_output_lines_are_compared_with_what_the_block_prints() -> None:
+    block = _block(
+        """\
+        print("a")
+        #> a
+        for n in range(2):
+            print(n, "")
+            #> 0
+            #> 1
+        print()
+        #>
+        print("x")
+        #> x
+        """
+    )
+    assert [line for line, _ in block.expected_output] == [12, 15, 16, 18, 20]
+    block.check_output("a\n0 \n1 \n\nx\n\n")  # trailing spaces and blank lines at the end do not count
+    with pytest.raises(AssertionError) as failure:
+        block.check_output("a\n0\n2\n\nx\n")
+    message = str(failure.value)
+    assert "docs/page.md:12-20 (the #> lines)" in message
+    assert "-1\n+2" in message
+
+
+def test_a_block_without_output_lines_is_not_compared() -> None:
+    _block('print("anything")\n').check_output("anything\n")
+
+
+@pytest.mark.usefixtures("offline")
+def test_offline_blocks_that_print_show_their_output() -> None:
+    with pytest.raises(AssertionError, match="write what it prints"):
+        test_offline_block_runs(_block('print("hi")\n'))
+    with pytest.raises(AssertionError, match=r"docs/page\.md:12"):
+        test_offline_block_runs(_block('print("hi")\n#> ho\n'))

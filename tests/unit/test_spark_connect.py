@@ -89,6 +89,8 @@ def test_the_token_is_a_secret_everywhere(monkeypatch: pytest.MonkeyPatch) -> No
     settings = LakehouseSettings()
     assert settings.spark.connect_token.get_secret_value() == TOKEN
     assert TOKEN not in repr(settings) and TOKEN not in settings.explain_text()
+    assert "connect_token" not in repr(settings)  # not even the field's name
+    assert LakehouseSettings(spark={"connect": "true"}).spark.connect == "true"
     assert TOKEN not in str(ConfigurationError(f"the token {TOKEN} leaked"))
     builder = spark_connect._builder_class()(f"sc://{ENDPOINT.address}", TOKEN)
     assert TOKEN not in repr(builder) and TOKEN not in repr(builder._lakehouse_auth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,9 +114,22 @@ def _jar_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
 
 
 def spark_session(settings: LakehouseSettings, conf: dict[str, Any]) -> SparkSession:
-    """Create (or return the active) SparkSession with ``conf``."""
+    """Create (or return the active) SparkSession with ``conf``.
+
+    When this process has no driver JVM yet, it is started with a quiet console (ERROR and up; the full log in
+    ``<local state dir>/logs/spark-driver.log``, see :mod:`lakehouse_sdk.clients._driver_logging`).
+    """
     sql = require("pyspark.sql", extra="spark", purpose="lh.spark()", package="pyspark")
     forget_stopped_sessions_file_systems()
+
+    from pyspark import SparkContext
+
+    # pyspark starts the JVM on the first SparkContext and keeps it for the process; PYSPARK_GATEWAY_PORT means
+    # a launcher (spark-submit of a .py file) already started it, with its own logging
+    if SparkContext._gateway is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        from lakehouse_sdk.clients._driver_logging import launch_quiet_gateway
+
+        SparkContext._ensure_initialized(gateway=launch_quiet_gateway(settings, {k: str(v) for k, v in conf.items()}))
     builder = sql.SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
