@@ -41,12 +41,14 @@ if TYPE_CHECKING:
     from lakehouse_sdk.testing import ScratchSchema, ScratchSchemas
 
 __all__ = [
+    "KEPT",
+    "OPTIONS",
+    "down_message",
     "lakehouse",
     "lakehouse_schema",
     "lakehouse_spark",
-    "pytest_addoption",
-    "pytest_configure",
-    "pytest_runtest_makereport",
+    "stop_services",
+    "worker_id",
 ]
 
 OPTIONS = {
@@ -104,7 +106,7 @@ def pytest_runtest_makereport(
     return report
 
 
-_kept_lines: list[str] = []
+_kept_lines: list[str] = []  # the hook below gets no config to stash them on; emptied by the summary
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -128,10 +130,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     run_dir = config.stash[_RUN_DIR]
     record = run_dir / "started.json"
-    if not record.exists():
-        return
     try:
-        started = json.loads(record.read_text())
+        started = json.loads(record.read_text()) if record.exists() else []
+        if not started:
+            return
         if config.getoption("--lakehouse-keep"):
             message = f"lakehouse: --lakehouse-keep: left running the services this run started: {', '.join(started)}"
         else:
@@ -174,7 +176,11 @@ def down_message(report: HealthReport, *, tried_up: bool) -> str:
 
 
 def _bring_up(lh: Lakehouse, run_dir: Path) -> HealthReport:
-    """`lakehouse up --local`, once for all xdist workers (under a file lock), recording what it started."""
+    """`lakehouse up --local`, once for all xdist workers (under a file lock), recording what it started.
+
+    What it started is what runs afterwards and did not before, so that a failed ``up`` (which leaves what
+    did start running) is stopped at the end as well.
+    """
     import fcntl
 
     from lakehouse_sdk.local.runtime import LocalStack
@@ -185,11 +191,15 @@ def _bring_up(lh: Lakehouse, run_dir: Path) -> HealthReport:
         report = lh.health()
         if report.ok:
             return report
-        up = LocalStack(lh.settings).up(progress=False)
-        started = [t.service for t in up.timings if t.action in ("started", "restarted")]
-        record = run_dir / "started.json"
-        previous = json.loads(record.read_text()) if record.exists() else []
-        record.write_text(json.dumps(sorted(set(previous) | set(started))))
+        stack = LocalStack(lh.settings)
+        before = {status.service for status in stack.status() if status.running}
+        try:
+            stack.up(progress=False)
+        finally:
+            started = {status.service for status in stack.status() if status.running} - before
+            record = run_dir / "started.json"
+            previous = set(json.loads(record.read_text())) if record.exists() else set()
+            record.write_text(json.dumps(sorted(previous | started)))
     return lh.health()
 
 

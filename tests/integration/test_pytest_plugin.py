@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,8 @@ from tests.integration.conftest import Stack, lakehouse_cli
 from tests.plugin_support import plugin_args
 
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 INNER_TIMEOUT = 900
 
@@ -70,6 +74,12 @@ def test_fails_on_purpose(lakehouse, lakehouse_schema):
     record("failing", lakehouse_schema)
     lakehouse.query(f"CREATE TABLE {lakehouse_schema.table('t')} AS SELECT 2 AS x")
     assert False, "this test fails on purpose"
+
+
+def test_drops_its_own_schema(lakehouse, lakehouse_schema):
+    record("self-dropping", lakehouse_schema)
+    lakehouse.query(f"CREATE TABLE {lakehouse_schema.table('t')} AS SELECT 3 AS x")
+    lakehouse.query(f"DROP SCHEMA {lakehouse_schema.qualified} CASCADE")  # the fixture's drop must not mind
 """
 
 SAME_TABLE = """
@@ -134,11 +144,11 @@ def test_keep_failed_keeps_the_failed_tests_schema_and_prints_its_name(
     pytester: pytest.Pytester, scratch: ScratchSchemas
 ) -> None:
     result, rows = run_inner(pytester, KEEP_FAILED, "--lakehouse-keep-failed")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     by_test = {row["test"]: schema_of(row) for row in rows}
     kept = by_test["failing"]
     try:
-        assert_gone(scratch, [row for row in rows if row["test"] == "passing"])
+        assert_gone(scratch, [row for row in rows if row["test"] != "failing"])
         assert scratch.exists(kept)
         assert any(key.endswith(".metadata.json") for key in scratch.objects(kept)), "its table's data was deleted"
         output = result.stdout.str()
@@ -158,6 +168,30 @@ def test_two_tests_write_the_same_table_name_under_xdist(pytester: pytest.Pytest
     assert len(names) == 2 and len(set(names)) == 2, names
     assert all("_gw" in name for name in names), f"not named per worker: {names}"
     assert_gone(scratch, rows)
+
+
+def test_the_example_tests_of_the_etl_job_pass_and_leave_nothing(
+    pytester: pytest.Pytester, scratch: ScratchSchemas
+) -> None:
+    """examples/tests/test_etl_job.py, run as its docstring says (`pytest examples/tests`)."""
+    before = set(scratch.lh.metastore().open().databases())
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        *plugin_args(),
+        "-p",
+        "no:cacheprovider",
+        str(ROOT / "examples" / "tests"),
+        timeout=INNER_TIMEOUT,
+    )
+    assert result.ret == 0, result.stdout.str()[-6000:]
+    assert result.parseoutcomes() == {"passed": 2}
+    with scratch.lh.metastore() as hms:
+        left = sorted(set(hms.databases()) - before)
+    assert left == [], f"schemas left by the example tests: {left}"
+    raw = scratch.lh.s3().list_objects_v2(Bucket=scratch.lh.settings.s3.warehouse_bucket, Prefix="raw/pytest_")
+    assert raw.get("Contents", []) == [], "raw files left by the example tests"
 
 
 def _closed_ports(count: int, start: int = 32600) -> list[int]:
@@ -188,7 +222,7 @@ def test_stack_down_fails_with_the_doctors_report(pytester: pytest.Pytester, sta
     output = result.stdout.str()
     assert "the lakehouse stack is not reachable (" in output and "as `lakehouse doctor` reports" in output
     assert "UNHEALTHY" in output  # the doctor's table, with its hints
-    assert f":{stack_down['trino']}" in output  # the endpoint that was tried
+    assert f"localhost:{stack_down['minio']}" in output  # where it looked (doctor names it in the detail)
     assert "lakehouse up --local" in output and "--lakehouse-skip-if-down" in output
     assert "must not run" not in output
 
@@ -202,21 +236,31 @@ def test_stack_down_skips_with_skip_if_down(pytester: pytest.Pytester, stack_dow
 def test_lakehouse_up_reuses_a_running_stack_and_stops_only_what_it_started(
     pytester: pytest.Pytester, stack: Stack
 ) -> None:
-    """The stack is up: --lakehouse-up starts nothing and so stops nothing. Then one service is stopped:
-    --lakehouse-up starts that one and stops only it at the end; the rest stays up throughout."""
+    """The stack is up: --lakehouse-up starts nothing and so stops nothing. With one service stopped:
+    --lakehouse-up --lakehouse-keep starts it and leaves it running; --lakehouse-up starts it and stops only
+    it at the end. The rest of the stack runs throughout."""
     body = "def test_up(lakehouse):\n    assert lakehouse.health().ok\n"
     result, _ = run_inner(pytester, body, "--lakehouse-up")
     result.assert_outcomes(passed=1)
-    assert "stopped the services this run started" not in result.stdout.str()
+    assert "this run started" not in result.stdout.str()
     assert _running() == set(_all_services())
 
-    _stop("spark-worker")  # the cheapest service to start again
+    _stop("spark-worker")  # the quickest service to start again
     try:
+        result, _ = run_inner(pytester, body, "--lakehouse-up", "--lakehouse-keep")
+        result.assert_outcomes(passed=1)
+        assert "lakehouse: --lakehouse-keep: left running the services this run started: spark-worker" in (
+            result.stdout.str()
+        )
+        assert _running() == set(_all_services())
+
+        _stop("spark-worker")
         result, _ = run_inner(pytester, body, "--lakehouse-up")
         result.assert_outcomes(passed=1)
         output = result.stdout.str()
         assert "lakehouse: stopped the services this run started:" in output
-        assert "spark-worker" in output.split("stopped the services this run started:")[1]
+        stopped = output.split("stopped the services this run started:")[1].split("=")[0]
+        assert [line.split()[0] for line in stopped.strip().splitlines()] == ["spark-worker"]
         assert _running() == set(_all_services()) - {"spark-worker"}
     finally:
         lakehouse_cli("up", "--local")

@@ -176,6 +176,11 @@ class MetastoreClient:
             if not missing_ok:
                 raise
             return False
+        except ttypes.MetaException:
+            # Hive 3.1.3 answers a missing database with a NullPointerException, not NoSuchObjectException
+            if not missing_ok or name.lower() in self.databases():
+                raise
+            return False
         return True
 
     def tables(self, database: str) -> list[str]:
