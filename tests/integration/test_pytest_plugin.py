@@ -174,7 +174,8 @@ def test_the_example_tests_of_the_etl_job_pass_and_leave_nothing(
     pytester: pytest.Pytester, scratch: ScratchSchemas
 ) -> None:
     """examples/tests/test_etl_job.py, run as its docstring says (`pytest examples/tests`)."""
-    before = set(scratch.lh.metastore().open().databases())
+    with scratch.lh.metastore() as hms:
+        before = set(hms.databases())
     result = pytester.run(
         sys.executable,
         "-m",
