@@ -38,7 +38,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import lakehouse_sdk, pyspark, grpc, trino, boto3, psycopg, pyiceberg, kubernetes, pytest, mypy" 2>/dev/null \
+if ! "$VENV/bin/python" -c "import lakehouse_sdk, pyspark, grpc, trino, boto3, psycopg, pyiceberg, kubernetes, pytest, xdist, mypy" 2>/dev/null \
    || [ scripts/constraints.txt -nt "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
   log "installing lakehouse-sdk[all,dev] (pinned by scripts/constraints.txt)"
   "$VENV/bin/pip" install -q --upgrade pip

@@ -154,6 +154,35 @@ class MetastoreClient:
         db = self._call("get_database", name)
         return DatabaseInfo(db.name, db.locationUri, db.ownerName)
 
+    def create_database(self, name: str, *, location: str, description: str | None = None) -> None:
+        """Create the database ``name`` with its data under ``location`` (``s3://bucket/prefix/``)."""
+        ttypes = require(
+            "pymetastore.hive_metastore.ttypes", extra="metastore", purpose="lh.metastore()", package="pymetastore"
+        )
+        self._call("create_database", ttypes.Database(name=name, locationUri=location, description=description))
+
+    def drop_database(self, name: str, *, cascade: bool = False, missing_ok: bool = False) -> bool:
+        """Drop the database ``name`` (with its tables when ``cascade``); the metastore deletes no data files.
+
+        Returns:
+            False when it did not exist and ``missing_ok`` is set.
+        """
+        ttypes = require(
+            "pymetastore.hive_metastore.ttypes", extra="metastore", purpose="lh.metastore()", package="pymetastore"
+        )
+        try:
+            self._call("drop_database", name, False, cascade)
+        except ttypes.NoSuchObjectException:
+            if not missing_ok:
+                raise
+            return False
+        except ttypes.MetaException:
+            # Hive 3.1.3 answers a missing database with a NullPointerException, not NoSuchObjectException
+            if not missing_ok or name.lower() in self.databases():
+                raise
+            return False
+        return True
+
     def tables(self, database: str) -> list[str]:
         """Names of the tables in ``database``."""
         return sorted(self._call("get_all_tables", database))
