@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,11 @@ from lakehouse_sdk._health_report import CheckResult, HealthReport
 from lakehouse_sdk.testing import PREFIX_ROOT, ScratchSchema, schema_name
 from tests.plugin_support import PLUGIN_MODULE, entry_point_installed, plugin_args
 from tests.unit.test_light_import import HEAVY
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the backport, a dependency on 3.10
+    import tomli as tomllib
 
 pytest_plugins = ["pytester"]
 
