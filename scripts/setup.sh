@@ -47,7 +47,10 @@ if ! "$VENV/bin/python" -c "import lakehouse_sdk, pyspark, grpc, trino, boto3, p
 fi
 
 # 2b. the other supported Python versions, for the offline unit suite (scripts/test-pythons.sh) ------------
-scripts/setup-pythons.sh
+# in the background: mostly downloads and unpacking, while the steps below mostly compile and build images
+log "other Python versions (scripts/setup-pythons.sh, in the background; log in .setup-pythons.log)"
+scripts/setup-pythons.sh >.setup-pythons.log 2>&1 &
+PYTHONS_PID=$!
 
 # 3. local stack components (cached in ~/.cache/lakehouse-sdk; Maven artifacts fetched by the SDK) -----
 log "local stack components"
@@ -64,4 +67,10 @@ if [ "$SKIP_KUBE" != 1 ] && [ -x scripts/build-kube-tools.sh ]; then
   log "stack images (scripts/build-images.sh)"
   PYTHON="$VENV/bin/python" scripts/build-images.sh
 fi
+if ! wait "$PYTHONS_PID"; then
+  tail -n 40 .setup-pythons.log >&2
+  echo "setup: scripts/setup-pythons.sh failed (the end of .setup-pythons.log is above)" >&2
+  exit 1
+fi
+cat .setup-pythons.log
 log "setup done in $(( $(date +%s) - t0 ))s"
