@@ -157,13 +157,21 @@ def test_offline_block_runs(block: Block) -> None:
 
 
 def test_examples_read_like_user_code() -> None:
-    """No asserts, no linter pragmas, no private names: a reader copies the block as it is."""
+    """No asserts, no linter pragmas, no private names: a reader copies the block as it is. (Asserts belong in
+    the pytest tests an example shows, ``def test_...``: those are user code too.)"""
     found = []
     for block in python_blocks(needs_stack=False) + python_blocks(needs_stack=True):
         if "noqa" in block.code or "type: ignore" in block.code:
             found.append(f"{block.id}: a linter pragma")
-        for node in ast.walk(ast.parse(block.code)):
-            if isinstance(node, ast.Assert):
+        tree = ast.parse(block.code)
+        in_tests = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+            for inner in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert) and id(node) not in in_tests:
                 found.append(f"{block.id}:+{node.lineno}: assert (print the value and write it as #> lines)")
             name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "module", None) or ""
             if any(part.startswith("_") and not part.startswith("__") for part in name.split(".")):
