@@ -58,11 +58,16 @@ class DataMethods:
         schema: str | None = None,
         output: Literal["pandas", "arrow"] = "pandas",
     ) -> Any:
-        """Run ``sql`` on Trino and return a pandas DataFrame (or an Arrow table with ``output="arrow"``)."""
+        """Run ``sql`` on Trino and return a pandas DataFrame (or an Arrow table with ``output="arrow"``).
+
+        Decimal columns are exact ``pd.ArrowDtype`` decimals in the DataFrame (pandas has no decimal type of its
+        own). Large results come over Trino's spooling protocol, fetched in parallel (``trino.spooling``).
+        """
         from lakehouse_sdk.clients.query import run_query
+        from lakehouse_sdk.clients.trino_types import to_pandas
 
         table = run_query(self.settings, self._reachable("trino"), sql, params=params, catalog=catalog, schema=schema)
-        return table if output == "arrow" else table.to_pandas()
+        return table if output == "arrow" else to_pandas(table)
 
     # -- Iceberg tables without a JVM ------------------------------------------------------------------------
 
@@ -103,9 +108,10 @@ class DataMethods:
         pushed into the scan. A Hive table raises :class:`~lakehouse_sdk.TableError` pointing at :meth:`query`.
         """
         from lakehouse_sdk.clients.tables import read_table
+        from lakehouse_sdk.clients.trino_types import to_pandas
 
         table = read_table(self.iceberg(), name, columns=columns, row_filter=row_filter, limit=limit)
-        return table if as_ == "arrow" else table.to_pandas()
+        return table if as_ == "arrow" else to_pandas(table)
 
     def write_table(self, data: Any, name: str, *, mode: Literal["append", "overwrite", "create"] = "append") -> int:
         """Write a pandas DataFrame or an Arrow table to the Iceberg table ``name`` as one commit.

@@ -8,7 +8,7 @@ from typing import Any
 
 from lakehouse_sdk._deps import require
 
-__all__ = ["arrow_type", "nested_type"]
+__all__ = ["arrow_type", "nested_type", "to_pandas"]
 
 _DIRECT = {
     "boolean": "bool_",
@@ -134,3 +134,20 @@ def _key_parser(key_type: Any) -> Callable[[str], Any]:
     if pa.types.is_boolean(key_type):
         return lambda k: k == "true"
     return _identity
+
+
+def to_pandas(table: Any) -> Any:
+    """An Arrow result as a pandas DataFrame; decimals stay exact decimals as ``pd.ArrowDtype`` columns.
+
+    pandas has no decimal type of its own: the default conversion makes one Python ``Decimal`` object per value
+    (measured: 0.25 s of a 0.27 s conversion for one decimal column of 1 M rows). An Arrow-backed column holds
+    the same exact values, prints the same, and sums and compares as decimals.
+    """
+    import pandas as pd
+
+    pa = require("pyarrow", extra="trino", purpose="lh.query()")
+
+    def mapper(arrow: Any) -> Any:
+        return pd.ArrowDtype(arrow) if pa.types.is_decimal(arrow) else None
+
+    return table.to_pandas(types_mapper=mapper)

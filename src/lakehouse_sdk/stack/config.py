@@ -248,9 +248,11 @@ def _spooling(ctx: StackContext) -> dict[str, str]:
         "protocol.spooling.enabled": "true",
         "protocol.spooling.shared-secret-key": _trino_env("trino_spooling_key"),
         "protocol.spooling.retrieval-mode": SPOOLING_RETRIEVAL_MODE,
-        # fewer, larger segments: one HTTP request and one object each
-        "protocol.spooling.initial-segment-size": "8MB",
-        "protocol.spooling.max-segment-size": "16MB",
+        # segments of 1 to 4 MB (JSON, before compression): the client decodes the first while Trino writes the
+        # next, and the window of segments in flight stays small (benchmarks/bench_query.py: with Trino's own
+        # 8 and 16 MB, 10 M rows peaked at 2.1x their Arrow table and the last segment was decoded alone)
+        "protocol.spooling.initial-segment-size": "1MB",
+        "protocol.spooling.max-segment-size": "4MB",
     }
 
 
