@@ -225,8 +225,12 @@ class Lakehouse(DataMethods, Closing):
                 "NodePorts with LAKEHOUSE_SPARK__DRIVER_HOST set to an address the pods can reach."
             )
 
-        self._spark_services_answer()
-        return spark_session(self.settings, self.spark_conf(app_name=app_name))
+        conf = self.spark_conf(app_name=app_name)
+        # a local master (spark.conf: spark.master=local[...]) needs nothing of the stack to start; its catalogs
+        # connect when first used
+        if not conf.get("spark.master", "").startswith("local"):
+            self._spark_services_answer()
+        return spark_session(self.settings, conf)
 
     def _spark_services_answer(self) -> None:
         """Before a JVM starts: the master, the metastore and the object store answer within their bounds.
