@@ -85,6 +85,16 @@ class Stack:
         return Lakehouse(**overrides)  # type: ignore[arg-type]
 
 
+def _child_of_this_process(entry: Path) -> bool:
+    """This test process's own Spark driver JVM (pyspark's gateway, a child of pytest) names the state dir
+    (its log configuration lives there) but is not a service of the stack."""
+    try:
+        stat = (entry / "stat").read_text()
+    except OSError:
+        return False
+    return int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid()
+
+
 def _our_processes(state_dir: Path) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -94,7 +104,7 @@ def _our_processes(state_dir: Path) -> list[str]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if str(state_dir) in cmdline and "pytest" not in cmdline:
+        if str(state_dir) in cmdline and "pytest" not in cmdline and not _child_of_this_process(entry):
             found.append(f"{entry.name}: {cmdline[:160]}")
     return found
 

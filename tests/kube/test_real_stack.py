@@ -201,6 +201,10 @@ def test_spark_driver_here_executors_in_pods(lh: Lakehouse) -> None:
     """
     from pyspark.sql import SparkSession
 
+    from lakehouse_sdk.clients.spark import forget_stopped_sessions_file_systems
+
+    # the trap starts from an empty cache: earlier tests of this process (the local stack's sessions) left theirs
+    forget_stopped_sessions_file_systems()
     conf = lh.spark_conf(app_name="another-object-store") | {
         "spark.master": "local[1]",
         "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:9",  # nothing listens: no request is made

@@ -167,6 +167,9 @@ def object_store_container(options: ProvisionOptions) -> Obj:
             f"-dir={spec.data_dirs[0]}",
             "-ip=127.0.0.1",
             "-ip.bind=0.0.0.0",
+            # mini sizes volumes from the free disk (64 MB to 1 GB) and allows free disk / size of them; every
+            # bucket is a collection that needs volumes of its own: small ones leave room for all the buckets
+            "-master.volumeSizeLimitMB=128",
             f"-s3.port={s3}",
             f"-admin.port={console}",
             "-admin.user=$(AWS_ACCESS_KEY_ID)",
