@@ -6,6 +6,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,3 +30,20 @@ def write(name: str, data: dict[str, Any]) -> Path:
     path.write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps(payload, indent=2))
     return path
+
+
+def run_child(module: str, step: str, rows: int, expected_rows: int) -> dict[str, Any]:
+    """Run ``python -m <module> --child <step> --rows <rows>`` (one measured step in a fresh process) and
+    return the JSON it printed last; it must report ``expected_rows`` rows."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--child", step, "--rows", str(rows)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{step} failed: {proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["rows"] != expected_rows:
+        raise RuntimeError(f"{step} returned {result['rows']} rows, expected {expected_rows}")
+    return result

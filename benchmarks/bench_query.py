@@ -23,12 +23,11 @@ import argparse
 import json
 import resource
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import summary, write
+from benchmarks._common import run_child, summary, write
 
 PATHS = ("lh_query", "lh_query_arrow", "lh_query_direct", "plain_dbapi_fetchall", "trino_cli")
 CLI = ("io.trino", "trino-cli", "476")
@@ -131,21 +130,6 @@ def run_cli(jar: Path, java: Path, server: str, sql: str) -> dict[str, Any]:
     return {"seconds": seconds}
 
 
-def run_child(path: str, rows: int) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_query", "--child", path, "--rows", str(rows)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{path} failed: {proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    if result["rows"] != result_rows(rows):
-        raise RuntimeError(f"{path} returned {result['rows']} rows, expected {result_rows(rows)}")
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -172,7 +156,7 @@ def main() -> None:
                 if path == "trino_cli":
                     samples[path].append(run_cli(jar, java, server, query_sql(rows)))
                 else:
-                    samples[path].append(run_child(path, rows))
+                    samples[path].append(run_child("benchmarks.bench_query", path, rows, result_rows(rows)))
         results: dict[str, Any] = {}
         for path, found in samples.items():
             stats = summary([s["seconds"] for s in found])

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
-from benchmarks._common import write
+from benchmarks._common import run_child, write
 
 STEPS = ("write_table", "spark_write", "read_table", "query_select_star")
 SCHEMA = "bench_tables"
@@ -67,21 +65,6 @@ def child(step: str, rows: int) -> None:
     print(json.dumps({"seconds": time.perf_counter() - start, "rows": count}))
 
 
-def run(step: str, rows: int) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_tables", "--child", step, "--rows", str(rows)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{step} failed: {proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    if result["rows"] != rows:
-        raise RuntimeError(f"{step}: {result['rows']} rows, expected {rows}")
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -90,7 +73,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.rows)
         return
-    seconds = {step: run(step, args.rows)["seconds"] for step in STEPS}
+    seconds = {step: run_child("benchmarks.bench_tables", step, args.rows, args.rows)["seconds"] for step in STEPS}
     write(
         "tables",
         {
