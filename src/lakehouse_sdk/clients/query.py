@@ -212,21 +212,26 @@ def _protocol_batches(
 def _segment_getter(
     settings: LakehouseSettings, endpoint: Endpoint
 ) -> Callable[[str, dict[str, str]], tuple[int, bytes]]:
-    """GET for segments: one pooled session, as many connections as fetch threads; unauthenticated (the segment
-    URIs are signed by the coordinator) and with the same timeouts as every Trino request."""
-    import requests
+    """GET for segments and their acknowledgements: one urllib3 pool, as many connections as fetch threads;
+    unauthenticated (the segment URIs are signed by the coordinator), with the timeouts of every Trino request.
 
-    from lakehouse_sdk.clients.trino import bounded_session
+    urllib3 rather than a ``requests`` session: a result of 1 M rows is about 70 segments and as many
+    acknowledgements, and each ``requests`` call cost 1.75 ms of CPU against 0.6 ms (measured on loopback),
+    CPU the decoding threads and, on a small machine, the coordinator itself need.
+    """
+    import urllib3
 
-    session = bounded_session(settings, endpoint)
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.trino.fetch_threads, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    timeout = (settings.connect_timeout, settings.trino.request_timeout)
+    timeout = urllib3.Timeout(connect=settings.connect_timeout, read=settings.trino.request_timeout)
+    pool = urllib3.PoolManager(
+        maxsize=max(1, settings.trino.fetch_threads),
+        retries=False,
+        timeout=timeout,
+        cert_reqs="CERT_REQUIRED" if settings.trino.verify else "CERT_NONE",
+    )
 
     def get(uri: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        response = session.get(uri, headers=headers, timeout=timeout)
-        return response.status_code, response.content
+        response = pool.request("GET", uri, headers=headers, preload_content=True)
+        return response.status, response.data
 
     return get
 
