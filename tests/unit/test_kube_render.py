@@ -67,7 +67,7 @@ def test_layers_follow_the_reference_startup_order() -> None:
     ]
     config = render(ProvisionOptions())[1]
     config_names = {o["metadata"]["name"] for o in config.objects}
-    assert config_names == {SECRET_NAME, "trino-config", "hadoop-config", "spark-config"}
+    assert config_names == {SECRET_NAME, "trino-config", "hadoop-config", "spark-config", "lakehouse-workload"}
 
 
 def test_nodeports_equal_the_reference_table() -> None:

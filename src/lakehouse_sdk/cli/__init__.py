@@ -225,7 +225,13 @@ def cmd_render(args: argparse.Namespace) -> int:
             "Secret yourself before applying the rendered YAML (docs/provisioning.md)."
         )
 
-    print(render_yaml(_provision_options(args)), end="")
+    options = _provision_options(args)
+    if getattr(args, "rbac", None):
+        from lakehouse_sdk.cli.kube_args import rbac_yaml
+
+        print(rbac_yaml(args.rbac, options.namespace), end="")
+        return 0
+    print(render_yaml(options), end="")
     return 0
 
 
@@ -344,6 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="print the Kubernetes YAML for a set of options")
     _add_provision_args(p)
+    p.add_argument(
+        "--rbac",
+        metavar="KIND:[NAMESPACE/]NAME",
+        help="instead: the Role and ClusterRole provision() needs, bound to a subject "
+        "(ServiceAccount:ci/deployer, User:alice, Group:data-platform)",
+    )
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("provision", help="deploy the stack on Kubernetes and wait until it is ready")

@@ -8,7 +8,24 @@ from typing import Any
 from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.kube.options import ProvisionOptions, Resources, default_resources
 
-__all__ = ["add_cli_arguments", "options_from_args"]
+__all__ = ["add_cli_arguments", "options_from_args", "rbac_yaml"]
+
+
+def rbac_yaml(spec: str, namespace: str) -> str:
+    """``lakehouse render --rbac KIND:[NAMESPACE/]NAME``: the provisioner's Role and ClusterRole, bound to it."""
+    from lakehouse_sdk.kube._security import provisioner_rbac
+    from lakehouse_sdk.kube.render import LABELS, to_yaml
+
+    kind, _, name = spec.partition(":")
+    subject_ns, _, subject_name = name.rpartition("/")
+    if kind not in ("ServiceAccount", "User", "Group") or not subject_name:
+        raise ConfigurationError(f"--rbac {spec!r}: write it as ServiceAccount:NAMESPACE/NAME, User:NAME or Group:NAME")
+    subject: dict[str, str] = {"kind": kind, "name": subject_name}
+    if kind == "ServiceAccount":
+        subject["namespace"] = subject_ns or namespace
+    else:
+        subject["apiGroup"] = "rbac.authorization.k8s.io"
+    return to_yaml(provisioner_rbac(namespace, subject, {"labels": dict(LABELS)}))
 
 
 def options_from_args(args: argparse.Namespace) -> ProvisionOptions:
@@ -31,6 +48,10 @@ def options_from_args(args: argparse.Namespace) -> ProvisionOptions:
             values[name] = value
     if getattr(args, "kube_persistent", False):
         values["persistent"] = True
+    if getattr(args, "kube_network_policies", False):
+        values["network_policies"] = True
+    if getattr(args, "kube_expose", None) is not None:
+        values["exposed_endpoints"] = tuple(e.strip() for e in args.kube_expose.split(",") if e.strip())
     if getattr(args, "kube_images", None):
         values["images"] = _pairs(args.kube_images, "--image")
     resources: dict[str, dict[str, str]] = {}
@@ -82,3 +103,15 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         "--maven-repository", dest="kube_maven_repository", metavar="URL", help="where init containers fetch jars"
     )
     g.add_argument("--timeout", dest="kube_timeout", type=float, metavar="SECONDS", help="per layer")
+    g.add_argument(
+        "--network-policies",
+        dest="kube_network_policies",
+        action="store_true",
+        help="default deny, then only the stack's own connections and ingress to the exposed endpoints",
+    )
+    g.add_argument(
+        "--expose",
+        dest="kube_expose",
+        metavar="ENDPOINT,...",
+        help="with --network-policies: the endpoints reachable from outside (default: all), e.g. trino,minio",
+    )

@@ -32,6 +32,8 @@ KIND_PATHS: dict[str, tuple[str, str, bool]] = {
     "StatefulSet": ("/apis/apps/v1", "statefulsets", True),
     "ReplicaSet": ("/apis/apps/v1", "replicasets", True),
     "Job": ("/apis/batch/v1", "jobs", True),
+    "ServiceAccount": ("/api/v1", "serviceaccounts", True),
+    "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
 }
 
 

@@ -201,6 +201,7 @@ def init_job_container(options: ProvisionOptions) -> Obj:
     env = [
         {"name": "AWS_ENDPOINT_URL", "value": f"{s3.scheme}://{s3.dns_name}:{s3.port}"},
         {"name": "AWS_REGION", "value": options.region},
+        {"name": "HOME", "value": "/tmp"},  # the aws CLI's home; the pod runs as uid 1000, not the image's root
         *secret_env(*S3_ENV, as_={"s3_access_key": "AWS_ACCESS_KEY_ID", "s3_secret_key": "AWS_SECRET_ACCESS_KEY"}),
     ]
     return {

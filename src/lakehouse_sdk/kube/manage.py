@@ -220,7 +220,9 @@ def teardown(
     if namespace is None:
         say(f"namespace {ns} does not exist: nothing to tear down")
         return result
-    _delete_labelled(api, ("Job", "Deployment", "StatefulSet", "Service", "ConfigMap"), ns, result)
+    _delete_labelled(
+        api, ("Job", "Deployment", "StatefulSet", "Service", "ConfigMap", "NetworkPolicy", "ServiceAccount"), ns, result
+    )
     claims = api.list("PersistentVolumeClaim", ns, selector=LABEL_SELECTOR)
     if delete_data:
         _delete_labelled(api, ("PersistentVolumeClaim", "Secret"), ns, result)

@@ -137,6 +137,11 @@ class ProvisionOptions(_Model):
         maven_repository: the Maven repository the metastore's and the Spark Connect server's init containers
             fetch their extra jars from
             (a corporate mirror, or a jar server on the node in tests); default Maven Central.
+        network_policies: render NetworkPolicies: default deny in the namespace, then exactly the connections of
+            the stack's dependency graph, DNS, and ingress to the exposed endpoints (``kube/_network.py``).
+        exposed_endpoints: with ``network_policies``, the endpoint keys reachable from outside the stack's pods
+            (``None``: every endpoint with a NodePort, as in the reference architecture). Narrow it, e.g. to
+            ``("trino", "minio", "spark-connect")``, to keep PostgreSQL and the metastore to the stack itself.
         field_manager: server-side apply field manager.
         timeout: seconds each layer may take to become ready.
         poll_interval: seconds between readiness checks.
@@ -163,6 +168,8 @@ class ProvisionOptions(_Model):
     trino_spooling: bool = Field(default_factory=lambda: _setting_default("trino", "spooling"))
     spooling_bucket: str = Field(default_factory=lambda: _setting_default("trino", "spooling_bucket"))
     maven_repository: str = Field(default_factory=lambda: MAVEN_CENTRAL)
+    network_policies: bool = False
+    exposed_endpoints: tuple[str, ...] | None = None
     field_manager: str = "lakehouse-sdk"
     timeout: float = Field(default=600.0, gt=0)
     poll_interval: float = Field(default=2.0, gt=0, le=60)
@@ -193,6 +200,25 @@ class ProvisionOptions(_Model):
     def _repository(cls, value: str) -> str:
         parse_url(value, ("http", "https"))
         return value
+
+    @field_validator("exposed_endpoints")
+    @classmethod
+    def _endpoints(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        from lakehouse_sdk.stack.endpoints import ENDPOINTS
+
+        unknown = [key for key in value or () if key not in ENDPOINTS or ENDPOINTS[key].node_port is None]
+        if unknown:
+            known = ", ".join(k for k, e in ENDPOINTS.items() if e.node_port is not None)
+            raise ValueError(f"unknown endpoint(s) {', '.join(map(repr, unknown))}; the endpoints are: {known}")
+        return value
+
+    def exposed(self) -> tuple[str, ...]:
+        """The endpoint keys NetworkPolicies open to clients outside the stack."""
+        from lakehouse_sdk.stack.endpoints import ENDPOINTS
+
+        if self.exposed_endpoints is not None:
+            return self.exposed_endpoints
+        return tuple(k for k, e in ENDPOINTS.items() if e.node_port is not None)
 
     @field_validator("storage_class", "field_manager")
     @classmethod

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse_sdk.kube import _spark
+from lakehouse_sdk.kube import _network, _security, _spark
 from lakehouse_sdk.kube import _workloads as w
 from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, SECRET_NAME, Credentials
 from lakehouse_sdk.kube.options import ProvisionOptions
@@ -132,7 +132,7 @@ def _hash(*parts: Any) -> str:
 
 def _template(component: str, pod: Obj, config_hash: str) -> Obj:
     meta = {"labels": {**LABELS, **_selector(component)}, "annotations": {CONFIG_HASH_ANNOTATION: config_hash}}
-    return {"metadata": meta, "spec": pod}
+    return {"metadata": meta, "spec": _security.restrict(component, pod)}
 
 
 def _workload(kind: str, name: str, component: str, options: ProvisionOptions, pod: Obj, config_hash: str) -> Obj:
@@ -221,13 +221,35 @@ def render(options: ProvisionOptions, *, credentials: Credentials | None = None)
     secret_hash = creds.values()
     cms = config_maps(options)
     ns_meta = _meta(options.namespace, None)
+    ns_meta["labels"] |= _security.pod_security_labels()
     ns_meta["annotations"] = {NAMESPACE_ANNOTATION: "true"}
     namespace: Obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": ns_meta}
-    out = [Layer("namespace", [namespace]), Layer("config", [_secret(options, creds), *cms.values()])]
+    account = _security.workload_service_account(options.namespace, _meta(_security.WORKLOAD_SERVICE_ACCOUNT, None))
+    out = [Layer("namespace", [namespace]), Layer("config", [account, _secret(options, creds), *cms.values()])]
     for layer, names in stack_layers().items():
         objects = [obj for name in names for obj in _component_objects(options, COMPONENTS[name], secret_hash, cms)]
         out.append(Layer(layer, objects))
+    if options.network_policies:
+        out[1].objects.extend(_policies(options, [obj for layer in out[2:] for obj in layer.objects]))
     return out
+
+
+def _policies(options: ProvisionOptions, objects: list[Obj]) -> list[Obj]:
+    fetchers = {
+        obj["metadata"]["labels"]["app.kubernetes.io/name"]
+        for obj in objects
+        if any(
+            c["name"] == "fetch-jars"
+            for c in obj.get("spec", {}).get("template", {}).get("spec", {}).get("initContainers", [])
+        )
+    }
+    return _network.network_policies(
+        options.namespace,
+        _meta("", None),
+        exposed=options.exposed(),
+        fetchers=fetchers,
+        maven_repository=options.maven_repository,
+    )
 
 
 def render_objects(options: ProvisionOptions, *, credentials: Credentials | None = None) -> list[Obj]:

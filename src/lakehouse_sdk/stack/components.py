@@ -78,6 +78,8 @@ class ComponentSpec:
         description: what it is.
         ports: its ports; the first is the one dependants wait for.
         depends_on: components that must be ready before this one counts as ready.
+        talks_to: components it also opens connections to at run time (beyond ``depends_on``); with them,
+            the dependency graph is every connection inside the stack (NetworkPolicies allow exactly those).
         starts_after: components that must be ready before this one's process starts (default:
             ``depends_on``); Trino's JVM boots beside the metastore because it connects to it lazily.
         readiness: the probe of its primary port.
@@ -96,6 +98,7 @@ class ComponentSpec:
     description: str
     ports: tuple[PortSpec, ...] = ()
     depends_on: tuple[str, ...] = ()
+    talks_to: tuple[str, ...] = ()
     starts_after: tuple[str, ...] | None = None
     readiness: Readiness | None = None
     workload: Literal["StatefulSet", "Deployment", "Job"] = "Deployment"
@@ -181,6 +184,7 @@ COMPONENTS: dict[str, ComponentSpec] = {
             "spark-master",
             "Spark standalone master",
             layer="spark",
+            talks_to=("spark-worker",),  # it starts executors through each worker's RPC port
             ports=(
                 PortSpec("spark", 7077, "spark-master", 30077, "spark", "spark-master", "Spark standalone master"),
                 PortSpec("http", 8080, "spark-master-ui", 30082, "http", "spark-master", "Spark master web UI"),
@@ -193,6 +197,9 @@ COMPONENTS: dict[str, ComponentSpec] = {
             "spark-worker",
             "Spark standalone worker",
             depends_on=("spark-master",),
+            # executors read and write tables, and connect back to their driver (the Connect server's, or a
+            # classic driver outside the stack: see kube/_network.py)
+            talks_to=("object-store", "hive-metastore", "spark-connect"),
             layer="spark",
             ports=(PortSpec("http", 8081, "spark-worker-ui", 30084, "http", "spark-worker", "Spark worker web UI"),),
             readiness=Readiness("http", "http", "/"),
@@ -204,6 +211,7 @@ COMPONENTS: dict[str, ComponentSpec] = {
             "spark-connect",
             "Spark Connect server: the driver of thin (gRPC) clients, inside the stack",
             depends_on=("spark-master", "hive-metastore"),
+            talks_to=("object-store", "spark-worker"),  # the driver reads tables, and talks to its executors
             ports=(PortSpec("grpc", 15002, "spark-connect", 30152, "sc", "spark-connect", "Spark Connect (gRPC)"),),
             # the gRPC port opens once the server's SparkContext runs; the deeper check is a Connect call
             readiness=Readiness("tcp", "grpc", startup_failures=60),
@@ -214,6 +222,7 @@ COMPONENTS: dict[str, ComponentSpec] = {
             "trino",
             "Trino coordinator with the hive and iceberg catalogs",
             depends_on=("hive-metastore", "object-store"),
+            talks_to=("trino-worker",),  # splits scheduled on the workers
             starts_after=(),
             ports=(PortSpec("http", 8080, "trino", 30081, "http", "trino", "Trino coordinator"),),
             # the image's own check: /v1/info answers while Trino is still starting; ready is "starting":false
@@ -233,6 +242,7 @@ COMPONENTS: dict[str, ComponentSpec] = {
             "trino-worker",
             "Trino workers, which join the coordinator and run query splits (none by default)",
             depends_on=("trino",),
+            talks_to=("hive-metastore", "object-store"),  # table metadata and data, spooled segments
             layer="trino",
             # reached by pod address from the coordinator, never by clients: no endpoint, no Service
             ports=(PortSpec("http", 8080, description="Trino worker"),),
