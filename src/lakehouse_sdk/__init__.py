@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from lakehouse_sdk.kube.manage import ComponentStatus, TeardownResult, teardown
     from lakehouse_sdk.kube.options import ProvisionOptions
     from lakehouse_sdk.kube.provision import LayerResult, ProvisionResult, provision
+    from lakehouse_sdk.kube.rotate import rotate_credentials
     from lakehouse_sdk.lakehouse import Lakehouse
     from lakehouse_sdk.local.runtime import LocalStack, ServiceStatus, ServiceTiming, UpReport
     from lakehouse_sdk.settings import (
@@ -95,6 +96,7 @@ __all__ = [
     "UpReport",
     "__version__",
     "provision",
+    "rotate_credentials",
     "teardown",
 ]
 
@@ -139,6 +141,7 @@ _LAZY = {
     "TrinoSettings": "lakehouse_sdk.settings",
     "UpReport": "lakehouse_sdk.local.runtime",
     "provision": "lakehouse_sdk.kube.provision",
+    "rotate_credentials": "lakehouse_sdk.kube.rotate",
     "teardown": "lakehouse_sdk.kube.manage",
 }
 

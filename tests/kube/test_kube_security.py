@@ -7,6 +7,7 @@ restricted on the namespace) admits every pod of the stack and refuses a pod tha
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,13 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from lakehouse_sdk.errors import ProvisionError
 from lakehouse_sdk.kube._api import KubeAPI, connect
 from lakehouse_sdk.kube.manage import scale_workers, status, teardown
 from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.kube.provision import provision
-from lakehouse_sdk.kube.render import render
+from lakehouse_sdk.kube.render import CONFIG_HASH_ANNOTATION, render
+from lakehouse_sdk.kube.rotate import rotate_credentials
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.components import COMPONENTS
 
@@ -122,3 +125,67 @@ def test_the_api_server_refuses_a_root_pod_in_the_stacks_namespace(api: KubeAPI)
             api.apply(root_pod, field_manager="test")
     finally:
         api.delete("Namespace", NS)
+
+
+EXTERNAL_NS = "lh-external"
+
+
+def _external_secret(**overrides: str) -> dict[str, Any]:
+    values = {
+        "s3-access-key": "EXTERNALACCESSKEY01",
+        "s3-secret-key": "external-secret-key-0123456789abcdefghij",
+        "postgres-password": "external-postgres-password",
+        "spark-connect-token": "external-connect-token",
+        "trino-spooling-key": base64.b64encode(b"k" * 32).decode(),
+        **overrides,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "lakehouse-credentials", "namespace": EXTERNAL_NS},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in values.items() if v},
+    }
+
+
+def test_an_external_secret_is_required_used_and_never_written(kube_settings: LakehouseSettings, api: KubeAPI) -> None:
+    api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": EXTERNAL_NS}}, field_manager="admin")
+    options = _options(namespace=EXTERNAL_NS, credentials="external", service_type="ClusterIP")
+    try:
+        with pytest.raises(ProvisionError, match=rf"no Secret lakehouse-credentials in namespace {EXTERNAL_NS}"):
+            provision(options, settings=kube_settings)
+        with pytest.raises(ProvisionError, match="nothing is provisioned there"):
+            rotate_credentials(options, settings=kube_settings)
+        api.apply(_external_secret(**{"trino-spooling-key": ""}), field_manager="external-secrets")
+        with pytest.raises(ProvisionError, match="has no key 'trino-spooling-key'"):
+            provision(options, settings=kube_settings)
+
+        api.apply(_external_secret(), field_manager="external-secrets")
+        before = api.get("Secret", "lakehouse-credentials", EXTERNAL_NS)
+        assert before is not None
+        result = provision(options, settings=kube_settings)
+        assert result.credentials == "external"
+        after = api.get("Secret", "lakehouse-credentials", EXTERNAL_NS)
+        assert after is not None
+        assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+        assert {m["manager"] for m in after["metadata"]["managedFields"]} == {"external-secrets"}
+
+        # the manager rotates a value: provisioning again rolls the workloads that read it
+        hash_before = _trino_hash(api)
+        api.apply(_external_secret(**{"postgres-password": "rotated-elsewhere"}), field_manager="external-secrets")
+        provision(options, settings=kube_settings)
+        assert _trino_hash(api) != hash_before
+
+        # rotation is for generated credentials: an external Secret is rotated where it is managed
+        with pytest.raises(ProvisionError, match=r"holds external credentials.*where the Secret is managed"):
+            rotate_credentials(options, settings=kube_settings)
+
+        teardown(options, settings=kube_settings, delete_data=True)
+        assert api.get("Secret", "lakehouse-credentials", EXTERNAL_NS) is not None
+    finally:
+        api.delete("Namespace", EXTERNAL_NS)
+
+
+def _trino_hash(api: KubeAPI) -> str:
+    trino = api.get("Deployment", "trino", EXTERNAL_NS)
+    assert trino is not None
+    return str(trino["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH_ANNOTATION])

@@ -92,7 +92,9 @@ def provisioned(real_node: RealNode, jar_server: str) -> Iterator[Provisioned]:
     # two cores: CPU requests small enough for every pod to fit on one node (memory as by default)
     # (a Spark worker offers at least one core whatever its request)
     resources = {name: res.model_dump() | {"cpu": "100m"} for name, res in default_resources().items()}
-    options = ProvisionOptions.build(maven_repository=jar_server, timeout=900, resources=resources, persistent=True)
+    options = ProvisionOptions.build(
+        maven_repository=jar_server, timeout=900, resources=resources, persistent=True, network_policies=True
+    )
     start = time.monotonic()
     result = provision(options, settings=settings, progress=print)
     seconds = time.monotonic() - start
@@ -442,6 +444,56 @@ def test_deleted_pods_come_back_with_their_data(provisioned: Provisioned, lh: La
     # the worker finds the new master by the Service name it was given (preferConfiguredMasterAddress)
     ui = lh.endpoint("spark-master-ui").url
     wait_for_workers(lambda: alive_spark_workers(ui, 10), "the new Spark master", 1, 180, hint="worker lost")
+
+
+def test_rotated_credentials_keep_the_data_and_lock_the_old_ones_out(provisioned: Provisioned, lh: Lakehouse) -> None:
+    """rotate_credentials(): the password changes inside PostgreSQL, every workload rolls onto the new Secret,
+    the table reads back with the new credentials, and the old S3 keys and password are refused."""
+    import boto3
+    import psycopg
+    from botocore.exceptions import ClientError
+
+    from lakehouse_sdk import rotate_credentials
+    from lakehouse_sdk.kube.manage import read_credentials
+
+    old = read_credentials(provisioned.settings, namespace=NAMESPACE)
+    result = rotate_credentials(provisioned.options, settings=provisioned.settings, progress=print)
+    print(f"rotated in {result.seconds:.0f}s")
+    new = read_credentials(provisioned.settings, namespace=NAMESPACE)
+    assert new.origin == "generated"
+    assert all(new.values()[k] != old.values()[k] for k in new.values())
+    rolled = {name for layer in result.layers for name in layer.changed}
+    assert {"StatefulSet/object-store", "Deployment/hive-metastore", "Deployment/trino"} <= rolled, rolled
+
+    fresh = Lakehouse(
+        mode="nodeport",
+        nodeport_host=provisioned.node.node_ip,
+        namespace=NAMESPACE,
+        kube={"kubeconfig": provisioned.node.kubeconfig, "credentials_from_secret": True},
+        connect_timeout=10,
+    )
+    deadline = time.monotonic() + 180
+    report = fresh.health(timeout=30)
+    while not report.ok and time.monotonic() < deadline:
+        time.sleep(5)
+        report = fresh.health(timeout=30)
+    assert report.ok, str(report)
+    frame = fresh.query("SELECT count(*) AS n, sum(id) AS total FROM iceberg.realnode.numbers")
+    assert (int(frame["n"][0]), int(frame["total"][0])) == (1000, 500500)
+
+    s3 = lh.endpoint("minio").url
+    stale = boto3.client(
+        "s3", endpoint_url=s3, aws_access_key_id=old.s3_access_key, aws_secret_access_key=old.s3_secret_key,
+        region_name="us-east-1",
+    )  # fmt: skip
+    with pytest.raises(ClientError, match=r"InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied"):
+        stale.list_buckets()
+    pg = lh.endpoint("postgres")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(
+            host=pg.host, port=pg.port, user="hive", password=old.postgres_password, dbname="metastore",
+            connect_timeout=10,
+        ).close()  # fmt: skip
 
 
 def _failing_provision(node: RealNode, namespace: str, **images: str) -> str:

@@ -215,23 +215,16 @@ def _provision_options(args: argparse.Namespace) -> Any:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from lakehouse_sdk.kube.render import render_yaml
+    from lakehouse_sdk.cli.kube_args import render_text
 
-    if getattr(args, "kube_credentials", None) is not None:
-        raise ConfigurationError(
-            f"lakehouse render --credentials {args.kube_credentials}: render prints YAML and never writes "
-            "credentials into it; its Secret holds the public development placeholders. Deploy with "
-            f"`lakehouse provision --credentials {args.kube_credentials}`, or create the lakehouse-credentials "
-            "Secret yourself before applying the rendered YAML (docs/provisioning.md)."
-        )
+    print(render_text(args, _provision_options(args)), end="")
+    return 0
 
-    options = _provision_options(args)
-    if getattr(args, "rbac", None):
-        from lakehouse_sdk.cli.kube_args import rbac_yaml
 
-        print(rbac_yaml(args.rbac, options.namespace), end="")
-        return 0
-    print(render_yaml(options), end="")
+def cmd_rotate_credentials(args: argparse.Namespace) -> int:
+    from lakehouse_sdk.kube.rotate import rotate_credentials
+
+    print(rotate_credentials(_provision_options(args), settings=_lakehouse(args).settings, progress=print))
     return 0
 
 
@@ -361,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("provision", help="deploy the stack on Kubernetes and wait until it is ready")
     _add_provision_args(p)
     p.set_defaults(func=cmd_provision)
+
+    p = sub.add_parser("rotate-credentials", help="new generated credentials for a provisioned stack (rolls it)")
+    _add_provision_args(p)
+    p.set_defaults(func=cmd_rotate_credentials)
 
     p = sub.add_parser("scale", help="scale the provisioned stack's Spark or Trino workers and wait until they join")
     p.add_argument("--spark-workers", type=int, metavar="N", help="Spark workers registered at the master")

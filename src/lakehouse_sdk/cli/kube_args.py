@@ -8,7 +8,23 @@ from typing import Any
 from lakehouse_sdk.errors import ConfigurationError
 from lakehouse_sdk.kube.options import ProvisionOptions, Resources, default_resources
 
-__all__ = ["add_cli_arguments", "options_from_args", "rbac_yaml"]
+__all__ = ["add_cli_arguments", "options_from_args", "rbac_yaml", "render_text"]
+
+
+def render_text(args: argparse.Namespace, options: ProvisionOptions) -> str:
+    """What ``lakehouse render`` prints: the stack's YAML, or with ``--rbac`` the provisioner's rights."""
+    from lakehouse_sdk.kube.render import render_yaml
+
+    if getattr(args, "kube_credentials", None) is not None:
+        raise ConfigurationError(
+            f"lakehouse render --credentials {args.kube_credentials}: render prints YAML and never writes "
+            "credentials into it; its Secret holds the public development placeholders. Deploy with "
+            f"`lakehouse provision --credentials {args.kube_credentials}`, or create the lakehouse-credentials "
+            "Secret yourself before applying the rendered YAML (docs/provisioning.md)."
+        )
+    if getattr(args, "rbac", None):
+        return rbac_yaml(args.rbac, options.namespace)
+    return render_yaml(options)
 
 
 def rbac_yaml(spec: str, namespace: str) -> str:
@@ -97,7 +113,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--image", dest="kube_images", action="append", metavar="NAME=IMAGE", help="e.g. trino=my/trino:476")
     g.add_argument("--cpu", dest="kube_cpu", action="append", metavar="COMPONENT=REQ[:LIMIT]", help="e.g. trino=2:4")
     g.add_argument("--memory", dest="kube_memory", action="append", metavar="COMPONENT=REQ[:LIMIT]")
-    g.add_argument("--credentials", dest="kube_credentials", choices=["generate", "settings"])
+    g.add_argument("--credentials", dest="kube_credentials", choices=["generate", "settings", "external"])
     g.add_argument("--field-manager", dest="kube_field_manager")
     g.add_argument(
         "--maven-repository", dest="kube_maven_repository", metavar="URL", help="where init containers fetch jars"

@@ -37,7 +37,7 @@ SECRET_KEYS = {
 }
 # generated when missing (a Secret from an older release has neither); the placeholders' own are public
 _GENERATED = ("spark_connect_token", "trino_spooling_key")
-Origin = Literal["placeholder", "generated", "settings"]
+Origin = Literal["placeholder", "generated", "settings", "external"]
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,26 @@ class Credentials:
         )
 
     @classmethod
-    def from_secret(cls, secret: dict[str, Any]) -> Credentials:
-        """Read them back from the ``lakehouse-credentials`` Secret (as returned by the API, as a dict)."""
+    def from_secret(cls, secret: dict[str, Any], *, external: bool = False) -> Credentials:
+        """Read them back from the ``lakehouse-credentials`` Secret (as returned by the API, as a dict).
+
+        ``external``: the Secret is managed outside lakehouse-sdk (External Secrets, Sealed Secrets, a vault's
+        injector): every key must be there, since nothing can be generated into it.
+        """
         data = secret.get("data") or {}
         annotations = (secret.get("metadata") or {}).get("annotations") or {}
-        origin = annotations.get(CREDENTIALS_ANNOTATION, "settings")
-        if origin not in ("placeholder", "generated", "settings"):
-            origin = "settings"
+        found = "external" if external else annotations.get(CREDENTIALS_ANNOTATION, "settings")
+        origins: dict[str, Origin] = {"placeholder": "placeholder", "generated": "generated", "external": "external"}
+        origin = origins.get(found, "settings")
+        if external:
+            missing = [key for key in SECRET_KEYS.values() if key not in data]
+            if missing:
+                namespace = (secret.get("metadata") or {}).get("namespace", "?")
+                raise ProvisionError(
+                    f"credentials='external': Secret {SECRET_NAME} in namespace {namespace} has no key "
+                    f"{', '.join(map(repr, missing))}. Add them where the Secret is managed (it needs "
+                    f"{', '.join(SECRET_KEYS.values())}); lakehouse-sdk never writes an external Secret."
+                )
         # a Secret from an older release has no Connect token or spooling key: they are generated (then stored)
         keys = {attr: key for attr, key in SECRET_KEYS.items() if attr not in _GENERATED or key in data}
         try:

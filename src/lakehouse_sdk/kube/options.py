@@ -126,8 +126,9 @@ class ProvisionOptions(_Model):
         spark_workers: replicas of the Spark worker Deployment.
         trino_workers: replicas of the Trino worker Deployment (0: the coordinator runs every split itself;
             it keeps running splits beside its workers).
-        credentials: ``generate`` strong random credentials (kept in the Secret across re-provisioning) or
-            take them from the ``settings`` given to ``provision()``.
+        credentials: ``generate`` strong random credentials (kept in the Secret across re-provisioning),
+            take them from the ``settings`` given to ``provision()``, or use an ``external`` Secret
+            ``lakehouse-credentials`` that exists before provisioning and is managed elsewhere (never written).
         buckets, warehouse_bucket, region, postgres_user, postgres_database, trino_heap, trino_spooling,
             spooling_bucket: the stack's values, from the settings (``s3.buckets``, ``s3.warehouse_bucket``,
             ``s3.region``, ``postgres.user``, ``postgres.database``, ``local.trino_heap``, ``trino.spooling``,
@@ -158,7 +159,7 @@ class ProvisionOptions(_Model):
     resources: dict[str, Resources] = Field(default_factory=default_resources)
     spark_workers: int = Field(default=1, ge=0, le=100)
     trino_workers: int = Field(default=0, ge=0, le=100)
-    credentials: Literal["generate", "settings"] = "generate"
+    credentials: Literal["generate", "settings", "external"] = "generate"
     buckets: tuple[str, ...] = Field(default_factory=lambda: tuple(_setting_default("s3", "buckets")))
     warehouse_bucket: str = Field(default_factory=lambda: _setting_default("s3", "warehouse_bucket"))
     region: str = Field(default_factory=lambda: _setting_default("s3", "region"))

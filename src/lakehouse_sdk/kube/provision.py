@@ -17,7 +17,7 @@ from typing import Any
 from lakehouse_sdk.errors import ProvisionError, ProvisionTimeoutError
 from lakehouse_sdk.kube._api import KubeAPI, connect
 from lakehouse_sdk.kube._readiness import WORKLOAD_KINDS, diagnose, pod_problems, readiness, selector_of
-from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, SECRET_NAME, Credentials
+from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, SECRET_KEYS, SECRET_NAME, Credentials
 from lakehouse_sdk.kube.manage import (
     ComponentStatus,
     TeardownResult,
@@ -98,6 +98,14 @@ def _resolve_credentials(api: KubeAPI, options: ProvisionOptions, settings: Lake
     if options.credentials == "settings":
         return Credentials.from_settings(settings)
     existing = api.get("Secret", SECRET_NAME, ns)
+    if options.credentials == "external":
+        if existing is None:
+            raise ProvisionError(
+                f"credentials='external': there is no Secret {SECRET_NAME} in namespace {ns} ({api.where}). "
+                "Create it first, where it is managed (External Secrets, Sealed Secrets, a vault), with the keys "
+                f"{', '.join(SECRET_KEYS.values())}; or provision with credentials='generate'."
+            )
+        return Credentials.from_secret(existing, external=True)
     origin = ((existing or {}).get("metadata", {}).get("annotations") or {}).get(CREDENTIALS_ANNOTATION)
     if existing is not None and origin == "generated":
         return Credentials.from_secret(existing)
@@ -221,14 +229,21 @@ def provision(
         MissingDependencyError: the ``kubernetes`` package (extra ``kube``) is missing.
     """
     settings = settings or LakehouseSettings()
-    options = effective_namespace(options or ProvisionOptions(), settings)
+    return provision_with(effective_namespace(options or ProvisionOptions(), settings), settings, progress, None)
+
+
+def provision_with(
+    options: ProvisionOptions, settings: LakehouseSettings, progress: Progress | None, credentials: Credentials | None
+) -> ProvisionResult:
+    """:func:`provision` with resolved options, and ``credentials`` to write instead of resolving them
+    (``lakehouse rotate-credentials``)."""
     say: Progress = progress or (lambda _line: None)
     if options.object_store == "minio":
         say(f"warning: {MINIO_WARNING}")
     api = connect(settings)
     ns = options.namespace
     start = time.monotonic()
-    credentials = _resolve_credentials(api, options, settings, ns)
+    credentials = credentials or _resolve_credentials(api, options, settings, ns)
     result = ProvisionResult(ns, api.where, credentials.origin, options.service_type)
     layers = render(options, credentials=credentials)
     for index, layer in enumerate(layers, 1):

@@ -225,7 +225,9 @@ def render(options: ProvisionOptions, *, credentials: Credentials | None = None)
     ns_meta["annotations"] = {NAMESPACE_ANNOTATION: "true"}
     namespace: Obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": ns_meta}
     account = _security.workload_service_account(options.namespace, _meta(_security.WORKLOAD_SERVICE_ACCOUNT, None))
-    out = [Layer("namespace", [namespace]), Layer("config", [account, _secret(options, creds), *cms.values()])]
+    # an external Secret is created and kept up to date elsewhere: only its values' hash goes into the pods
+    secret = [] if creds.origin == "external" else [_secret(options, creds)]
+    out = [Layer("namespace", [namespace]), Layer("config", [account, *secret, *cms.values()])]
     for layer, names in stack_layers().items():
         objects = [obj for name in names for obj in _component_objects(options, COMPONENTS[name], secret_hash, cms)]
         out.append(Layer(layer, objects))
