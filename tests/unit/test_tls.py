@@ -29,7 +29,7 @@ from lakehouse_sdk.tls import (
 NAMES = ["localhost", "127.0.0.1", "trino.lakehouse.svc.cluster.local"]
 
 
-def _verify(directory: Path, subject: x509.GeneralName) -> None:
+def _verify(directory: Path, subject: DNSName | IPAddress) -> None:
     chain = x509.load_pem_x509_certificates((directory / "server.pem").read_bytes())
     ca = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
     verifier = PolicyBuilder().store(Store([ca])).build_server_verifier(subject)
