@@ -102,9 +102,21 @@ def _explicit(settings: LakehouseSettings, spec: EndpointSpec) -> Endpoint:
     return Endpoint(spec.key, parts.scheme, parts.hostname, port, "explicit", f"explicit URL from {source}")
 
 
+# In secure mode these endpoints speak TLS on their usual ports (PostgreSQL negotiates TLS in its protocol).
+SECURE_SCHEMES = {"minio": "https", "minio-console": "https", "trino": "https"}
+
+
+def scheme_of(settings: LakehouseSettings, key: str) -> str:
+    """The URL scheme of an endpoint: ``https`` for the TLS endpoints in secure mode, else the spec's."""
+    if settings.secure and key in SECURE_SCHEMES:
+        return SECURE_SCHEMES[key]
+    return ENDPOINTS[key].scheme
+
+
 def resolve_endpoint(settings: LakehouseSettings, service: str, mode: tuple[str, str] | None = None) -> Endpoint:
     """Resolve one service's endpoint (see the module docstring for the rules)."""
     spec = ENDPOINTS[service]
+    scheme = scheme_of(settings, spec.key)
     if spec.key in settings.endpoints:
         return _explicit(settings, spec)
     chosen, why = mode or resolve_mode(settings)
@@ -116,7 +128,7 @@ def resolve_endpoint(settings: LakehouseSettings, service: str, mode: tuple[str,
         else:
             host = f"{spec.dns_name}.{settings.namespace}.svc.cluster.local"
             why += f"; namespace {settings.namespace!r} from {settings.source_of('namespace')}"
-        return Endpoint(spec.key, spec.scheme, host, spec.port, chosen, why)
+        return Endpoint(spec.key, scheme, host, spec.port, chosen, why)
     if chosen == "port-forward":
         raise ConfigurationError(
             f"mode=port-forward ({settings.source_of('mode')}) opens forwards through the Kubernetes API: ask "
@@ -126,7 +138,7 @@ def resolve_endpoint(settings: LakehouseSettings, service: str, mode: tuple[str,
         port = settings.nodeports.get(spec.key, spec.node_port)
         if spec.key in settings.nodeports:
             why += f"; port from {settings.source_of('nodeports', spec.key)}"
-        return Endpoint(spec.key, spec.scheme, settings.nodeport_host, port, "nodeport", why)
+        return Endpoint(spec.key, scheme, settings.nodeport_host, port, "nodeport", why)
     raise ConfigurationError(
         f"mode=explicit ({settings.source_of('mode')}) but no URL is set for service {spec.key!r}. "
         f"Set LAKEHOUSE_ENDPOINTS__{spec.key.upper().replace('-', '_')}=scheme://host:port, "
@@ -149,4 +161,4 @@ def forwarded_endpoint(settings: LakehouseSettings, service: str, address: tuple
     """The endpoint of a port-forward to ``service``'s Kubernetes Service."""
     spec = ENDPOINTS[service]
     reason = f"{why}; port-forward to svc/{spec.dns_name}:{spec.port} in namespace {settings.namespace!r}"
-    return Endpoint(spec.key, spec.scheme, address[0], address[1], "port-forward", reason)
+    return Endpoint(spec.key, scheme_of(settings, spec.key), address[0], address[1], "port-forward", reason)

@@ -116,6 +116,14 @@ class LakehouseSettings(BaseSettings):
         default_factory=dict, description="NodePort per service, when not the reference architecture's"
     )
     connect_timeout: float = Field(5.0, gt=0, le=600, description="seconds to wait for any connection")
+    secure: bool = Field(
+        False,
+        description="secure mode: TLS on the object store's S3 API, Trino and PostgreSQL, Trino password "
+        "authentication (the local stack and provision run so, the clients connect so)",
+    )
+    ca_bundle: Path | None = Field(
+        None, description="CA certificates (PEM) the clients trust for TLS (secure mode: the stack's own CA)"
+    )
     profile: str | None = Field(None, description="profile in the config file")
     config_file: Path | None = Field(None, description="config file (default ~/.config/lakehouse/config.toml)")
     serviceaccount_dir: Path = Field(
@@ -305,6 +313,24 @@ class LakehouseSettings(BaseSettings):
         )
 
     # -- introspection ------------------------------------------------------------------------------------
+
+    def tls_ca(self) -> Path | None:
+        """The CA bundle clients verify TLS servers with: ``ca_bundle``, or in secure mode the local stack's CA
+        (``<state dir>/tls/ca.pem``) when it exists; ``None``: the system's CAs."""
+        if self.ca_bundle is not None:
+            return self.ca_bundle.expanduser()
+        if self.secure:
+            local: Path = self.local.state_path / "tls" / "ca.pem"
+            if local.is_file():
+                return local
+        return None
+
+    def tls_verify(self, section_verify: bool) -> bool | str:
+        """What to pass as ``verify`` to requests/boto3: ``False``, a CA bundle path, or ``True`` (system)."""
+        if not section_verify:
+            return False
+        ca = self.tls_ca()
+        return str(ca) if ca is not None else True
 
     def source_of(self, *path: str) -> str:
         """Where the value at ``path`` came from, for example ``source_of("s3", "access_key")``."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse_sdk._deps import require
 from lakehouse_sdk.clients._connect import unavailable
 from lakehouse_sdk.endpoints import Endpoint
+from lakehouse_sdk._sources import DEFAULT_SOURCE
 from lakehouse_sdk.settings import LakehouseSettings
 
 if TYPE_CHECKING:
@@ -16,14 +17,23 @@ __all__ = ["postgres_connect_kwargs", "postgres_connection"]
 
 
 def postgres_connect_kwargs(settings: LakehouseSettings, endpoint: Endpoint) -> dict[str, Any]:
-    """Keyword arguments for ``psycopg.connect`` (the password included)."""
+    """Keyword arguments for ``psycopg.connect`` (the password included); in secure mode TLS is required and
+    the server's certificate verified against the stack's CA, unless ``postgres.sslmode`` says otherwise."""
+    sslmode = settings.postgres.sslmode
+    if settings.secure and settings.source_of("postgres", "sslmode") == DEFAULT_SOURCE:
+        sslmode = "verify-full"
+    extra: dict[str, Any] = {}
+    ca = settings.tls_ca()
+    if ca is not None and sslmode in ("verify-ca", "verify-full"):
+        extra["sslrootcert"] = str(ca)
     return {
         "host": endpoint.host,
         "port": endpoint.port,
         "user": settings.postgres.user,
         "password": settings.postgres.password.get_secret_value(),
         "dbname": settings.postgres.database,
-        "sslmode": settings.postgres.sslmode,
+        "sslmode": sslmode,
+        **extra,
         "connect_timeout": max(1, round(settings.connect_timeout)),
         "application_name": "lakehouse-sdk",
     }

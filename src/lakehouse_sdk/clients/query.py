@@ -222,11 +222,13 @@ def _segment_getter(
     import urllib3
 
     timeout = urllib3.Timeout(connect=settings.connect_timeout, read=settings.trino.request_timeout)
+    verify = settings.tls_verify(settings.trino.verify)
     pool = urllib3.PoolManager(
         maxsize=max(1, settings.trino.fetch_threads),
         retries=False,
         timeout=timeout,
-        cert_reqs="CERT_REQUIRED" if settings.trino.verify else "CERT_NONE",
+        cert_reqs="CERT_REQUIRED" if verify else "CERT_NONE",
+        ca_certs=verify if isinstance(verify, str) else None,
     )
 
     def get(uri: str, headers: dict[str, str]) -> tuple[int, bytes]:

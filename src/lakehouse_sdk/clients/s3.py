@@ -41,7 +41,7 @@ def s3_client(settings: LakehouseSettings, endpoint: Endpoint) -> S3Client:
         "s3",
         endpoint_url=endpoint.url,
         config=Config(**s3_client_config(settings)),
-        verify=settings.s3.verify,
+        verify=settings.tls_verify(settings.s3.verify),
     )
     client.meta.events.register("after-call.s3", _credential_errors(settings, endpoint))
     client.meta.events.register("after-call-error.s3", _network_errors(settings, endpoint))
@@ -109,7 +109,7 @@ def storage_options(settings: LakehouseSettings, endpoint: Endpoint) -> dict[str
         "key": settings.s3.access_key.get_secret_value(),
         "secret": settings.s3.secret_key.get_secret_value(),
         "endpoint_url": endpoint.url,
-        "client_kwargs": {"region_name": settings.s3.region, "verify": settings.s3.verify},
+        "client_kwargs": {"region_name": settings.s3.region, "verify": settings.tls_verify(settings.s3.verify)},
         "config_kwargs": {
             "s3": {"addressing_style": "path"},
             "connect_timeout": settings.connect_timeout,

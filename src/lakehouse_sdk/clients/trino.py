@@ -45,7 +45,7 @@ def trino_connect_kwargs(
         "catalog": catalog or settings.trino.catalog,
         "schema": schema or settings.trino.schema_,
         "http_scheme": "https" if endpoint.scheme == "https" else "http",
-        "verify": settings.trino.verify,
+        "verify": settings.tls_verify(settings.trino.verify),
         "request_timeout": (settings.connect_timeout, settings.trino.request_timeout),
         "source": "lakehouse-sdk",
         "max_attempts": 3,
@@ -67,7 +67,7 @@ def bounded_session(settings: LakehouseSettings, endpoint: Endpoint, request_tim
     """
     requests = require("requests", extra="trino", purpose="lh.trino()")
     session = _session_class(requests)(settings, endpoint, request_timeout or settings.trino.request_timeout)
-    session.verify = settings.trino.verify
+    session.verify = settings.tls_verify(settings.trino.verify)
     return session
 
 
@@ -128,7 +128,7 @@ def sqlalchemy_connect_args(settings: LakehouseSettings, endpoint: Endpoint) -> 
     """``connect_args`` for ``create_engine(url, connect_args=...)``: scheme, TLS and auth."""
     args: dict[str, Any] = {
         "http_scheme": "https" if endpoint.scheme == "https" else "http",
-        "verify": settings.trino.verify,
+        "verify": settings.tls_verify(settings.trino.verify),
         "source": "lakehouse-sdk",
         "request_timeout": (settings.connect_timeout, settings.trino.request_timeout),
     }
