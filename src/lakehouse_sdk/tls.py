@@ -7,7 +7,8 @@ truststore with the CA for the JVMs (Trino's S3 client, the metastore, Spark's S
 (``ca_cert``/``ca_key``) signs instead of the generated one. Files are written with mode 0600 (keys) and
 regenerated only when the server certificate is close to expiry or does not cover a name.
 
-Also here: Trino's password file (PBKDF2-HMAC-SHA256, the format of Trino's ``file`` authenticator).
+Also here: Trino's password file (PBKDF2, the format of Trino's ``file`` authenticator, which derives with
+HMAC-SHA1: ``EncryptionUtil.doesPBKDF2PasswordMatch``; checked against Trino 476).
 """
 
 from __future__ import annotations
@@ -225,11 +226,11 @@ def ensure_tls(
 
 
 def password_file_line(user: str, password: str, *, iterations: int = _PBKDF2_ITERATIONS) -> str:
-    """One line of Trino's password file: ``user:iterations:salt:hash`` (PBKDF2-HMAC-SHA256, hex)."""
+    """One line of Trino's password file: ``user:iterations:salt:hash`` (PBKDF2-HMAC-SHA1, hex)."""
     if ":" in user or not user:
         raise ValueError(f"Trino user {user!r}: a user name in a password file cannot be empty or hold ':'")
     salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, dklen=64)
+    digest = hashlib.pbkdf2_hmac("sha1", password.encode(), salt, iterations, dklen=64)
     return f"{user}:{iterations}:{salt.hex()}:{digest.hex()}"
 
 
@@ -238,5 +239,5 @@ def verify_password_line(line: str, user: str, password: str) -> bool:
     name, iterations, salt, digest = line.strip().split(":")
     if name != user:
         return False
-    computed = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations), dklen=64)
+    computed = hashlib.pbkdf2_hmac("sha1", password.encode(), bytes.fromhex(salt), int(iterations), dklen=64)
     return secrets.compare_digest(computed.hex(), digest)
