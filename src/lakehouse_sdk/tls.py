@@ -24,7 +24,14 @@ from typing import Any
 
 from lakehouse_sdk._deps import require
 
-__all__ = ["TRUSTSTORE_PASSWORD", "TlsFiles", "ensure_tls", "password_file_line", "verify_password_line"]
+__all__ = [
+    "TRUSTSTORE_PASSWORD",
+    "TlsFiles",
+    "ensure_tls",
+    "password_file_line",
+    "truststore_for",
+    "verify_password_line",
+]
 
 # A truststore holds only the public CA certificate; Java wants a password on PKCS#12 files all the same.
 TRUSTSTORE_PASSWORD = "lakehouse"
@@ -223,6 +230,27 @@ def ensure_tls(
     )
     _write(files.truststore, store, 0o644)
     return files
+
+
+def truststore_for(ca_pem: Path, directory: Path) -> Path:
+    """A PKCS#12 truststore with the certificates of ``ca_pem`` (for a JVM of the client: Spark's driver and
+    executors), made once per bundle content in ``directory``."""
+    x509 = require("cryptography.x509", extra="secure", purpose="a truststore for Spark", package="cryptography")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    data = ca_pem.read_bytes()
+    path = directory / f"truststore-{hashlib.sha256(data).hexdigest()[:16]}.p12"
+    if path.is_file():
+        return path
+    certs = x509.load_pem_x509_certificates(data)
+    entries = [pkcs12.PKCS12Certificate(cert, f"ca-{i}".encode()) for i, cert in enumerate(certs)]
+    directory.mkdir(parents=True, exist_ok=True)
+    store = pkcs12.serialize_java_truststore(
+        entries, serialization.BestAvailableEncryption(TRUSTSTORE_PASSWORD.encode())
+    )
+    _write(path, store, 0o644)
+    return path
 
 
 def password_file_line(user: str, password: str, *, iterations: int = _PBKDF2_ITERATIONS) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lakehouse_sdk._deps import require
+from lakehouse_sdk._sources import DEFAULT_SOURCE
 from lakehouse_sdk.clients._connect import unavailable
 from lakehouse_sdk.endpoints import Endpoint
-from lakehouse_sdk._sources import DEFAULT_SOURCE
 from lakehouse_sdk.settings import LakehouseSettings
 
 if TYPE_CHECKING:

@@ -76,8 +76,24 @@ def spark_conf(
     }
     conf.update(_driver_conf(settings, master))
     conf.update(_jar_conf(settings, master))
+    conf.update(_trust_conf(settings))
     conf.update(cfg.conf)
     return conf
+
+
+def _trust_conf(settings: LakehouseSettings) -> dict[str, str]:
+    """Secure mode (or a CA of the settings): the driver and the executors trust it for S3A over https."""
+    ca = settings.tls_ca()
+    if ca is None:
+        return {}
+    from lakehouse_sdk.tls import TRUSTSTORE_PASSWORD, truststore_for
+
+    store = truststore_for(ca, settings.local.cache_path / "truststores")
+    options = (
+        f"-Djavax.net.ssl.trustStore={store} -Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD} "
+        "-Djavax.net.ssl.trustStoreType=PKCS12"
+    )
+    return {"spark.driver.extraJavaOptions": options, "spark.executor.extraJavaOptions": options}
 
 
 def _driver_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:

@@ -234,6 +234,8 @@ class LocalStack:
         for sub in ("run", "logs", "data", "conf"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         self.artifacts.ensure_all(progress=progress)
+        if self.settings.secure:
+            self._secure_files()
         t0 = time.monotonic()
         futures: dict[str, Future[ServiceTiming]] = {}
         with ThreadPoolExecutor(max_workers=len(self.services), thread_name_prefix="lakehouse-up") as pool:
@@ -256,6 +258,14 @@ class LocalStack:
                 "`lakehouse down` stops them."
             )
         return UpReport(timings, time.monotonic() - t0, self.state_dir)
+
+    def _secure_files(self) -> None:
+        """Secure mode: the stack's CA and server certificate (kept while valid) in ``<state>/tls``."""
+        from lakehouse_sdk.tls import ensure_tls
+
+        names = list(dict.fromkeys(["localhost", "127.0.0.1", "::1", self.settings.nodeport_host]))
+        files = ensure_tls(self.state_dir / "tls", names)
+        self._log(f"secure mode: TLS with the CA {files.ca_cert} (clients of this machine trust it by default)")
 
     # -- down, status, logs ---------------------------------------------------------------------------------
 

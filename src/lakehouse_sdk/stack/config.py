@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from lakehouse_sdk.stack.components import COMPONENTS
+from lakehouse_sdk.stack.secure import StackTls, jdbc_ssl_query, jvm_trust_options, trino_https_properties
 
 __all__ = [
     "SECRET_ENV",
@@ -44,6 +45,8 @@ SECRET_ENV = {
     "spark_connect_token": "SPARK_CONNECT_AUTHENTICATE_TOKEN",
     # the coordinator and every worker share it: it signs the spooled segments' identifiers
     "trino_spooling_key": "LAKEHOUSE_TRINO_SPOOLING_KEY",
+    # secure mode: signs the requests between Trino nodes (required with password authentication)
+    "trino_internal_secret": "LAKEHOUSE_TRINO_INTERNAL_SECRET",
 }
 # How a client gets a spooled segment: through the coordinator, which reads it from the object store. A
 # pre-signed URL (STORAGE) names the object store as the cluster sees it, which a laptop on NodePorts or a
@@ -65,6 +68,8 @@ class StackValues:
     spooling_bucket: str = "trino-spooling"
     # SSE-C for spooled segments: SeaweedFS takes customer keys over plain HTTP, MinIO only over TLS
     spooling_encryption: bool = True
+    # secure mode (settings ``secure``): TLS files, Trino's password file (stack/secure.py)
+    tls: StackTls | None = None
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,9 @@ class StackContext:
     def local(cls, values: StackValues, ports: Mapping[str, int], *, trino_data_dir: str) -> StackContext:
         """The local stack: every service on 127.0.0.1, at ``ports`` (endpoint key to local port)."""
         host = "127.0.0.1"
+        scheme = "https" if values.tls else "http"
         return cls(
-            s3_endpoint=f"http://{host}:{ports['minio']}",
+            s3_endpoint=f"{scheme}://{host}:{ports['minio']}",
             metastore_uri=f"thrift://{host}:{ports['hive-metastore']}",
             postgres_host=host,
             postgres_port=ports["postgres"],
@@ -134,7 +140,8 @@ class StackContext:
 
     @property
     def jdbc_url(self) -> str:
-        return f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}/{self.values.postgres_database}"
+        url = f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}/{self.values.postgres_database}"
+        return url + jdbc_ssl_query(self.values.tls)
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -257,8 +264,9 @@ def _spooling(ctx: StackContext) -> dict[str, str]:
 
 
 def trino_config_properties(ctx: StackContext) -> dict[str, str]:
-    """A single-node coordinator that also schedules work on itself."""
-    return {
+    """A single-node coordinator that also schedules work on itself (in secure mode: HTTPS and passwords on
+    its port, internal HTTP on a loopback port of its own)."""
+    props = {
         "coordinator": "true",
         "node-scheduler.include-coordinator": "true",
         "http-server.http.port": str(ctx.trino_port),
@@ -267,6 +275,9 @@ def trino_config_properties(ctx: StackContext) -> dict[str, str]:
         "query.max-memory-per-node": "512MB",
         **_spooling(ctx),
     }
+    if ctx.values.tls is not None:
+        props.update(trino_https_properties(ctx.values.tls, ctx.trino_port, _trino_env("trino_internal_secret")))
+    return props
 
 
 def trino_worker_config_properties(ctx: StackContext, coordinator_host: str) -> dict[str, str]:
@@ -332,6 +343,7 @@ def trino_jvm_config(ctx: StackContext) -> str:
             "-XX:+HeapDumpOnOutOfMemoryError",
             "-Djdk.attach.allowAttachSelf=true",
             "-Dfile.encoding=UTF-8",
+            *jvm_trust_options(ctx.values.tls),
             "",
         ]
     )

@@ -8,8 +8,10 @@ just enough of its service's wire protocol to prove that the service answers it,
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
+import ssl
 import struct
 import urllib.error
 import urllib.request
@@ -27,10 +29,10 @@ __all__ = [
 ]
 
 
-def http_status(url: str, timeout: float = 2.0) -> int | None:
-    """The HTTP status of a GET (``None`` when nothing answers)."""
+def http_status(url: str, timeout: float = 2.0, *, context: ssl.SSLContext | None = None) -> int | None:
+    """The HTTP status of a GET (``None`` when nothing answers); ``context`` verifies an https server."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -38,9 +40,9 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
-def http_json(url: str, timeout: float = 2.0) -> Any:
+def http_json(url: str, timeout: float = 2.0, *, context: ssl.SSLContext | None = None) -> Any:
     """A GET's JSON body; raises ``OSError`` (no answer) or ``ValueError`` (not JSON)."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
         return json.loads(response.read().decode())
 
 
@@ -123,13 +125,24 @@ TRINO_READY_QUERY = (
 )
 
 
-def trino_query_ready(url: str, timeout: float = 5.0, query: str = TRINO_READY_QUERY) -> str | None:
-    """Run ``query`` over Trino's REST protocol; ``None`` when it returns rows, else what went wrong."""
-    request = urllib.request.Request(
-        f"{url}/v1/statement", data=query.encode(), headers={"X-Trino-User": "lakehouse-sdk"}, method="POST"
-    )
+def trino_query_ready(
+    url: str,
+    timeout: float = 5.0,
+    query: str = TRINO_READY_QUERY,
+    *,
+    context: ssl.SSLContext | None = None,
+    login: tuple[str, str] | None = None,
+) -> str | None:
+    """Run ``query`` over Trino's REST protocol; ``None`` when it returns rows, else what went wrong.
+
+    ``context`` verifies an https coordinator, ``login`` (user, password) authenticates (secure mode).
+    """
+    headers = {"X-Trino-User": login[0] if login else "lakehouse-sdk"}
+    if login is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
+    request = urllib.request.Request(f"{url}/v1/statement", data=query.encode(), headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             doc = json.loads(response.read().decode())
         for _ in range(200):
             if doc.get("error"):
@@ -139,7 +152,8 @@ def trino_query_ready(url: str, timeout: float = 5.0, query: str = TRINO_READY_Q
             next_uri = doc.get("nextUri")
             if not next_uri:
                 return "catalog query returned no rows"
-            with urllib.request.urlopen(next_uri, timeout=timeout) as response:
+            follow = urllib.request.Request(next_uri, headers=headers)
+            with urllib.request.urlopen(follow, timeout=timeout, context=context) as response:
                 doc = json.loads(response.read().decode())
     except (OSError, ValueError) as exc:
         return f"catalog query failed: {exc}"

@@ -53,11 +53,11 @@ def jdbc_ssl_query(tls: StackTls | None) -> str:
     return f"?sslmode=verify-full&sslrootcert={tls.ca_cert}"
 
 
-def postgres_ssl_settings(tls: StackTls, key_file: str) -> dict[str, str]:
-    """``postgresql.conf`` settings for TLS; ``key_file`` is the server key as the server process owns it."""
+def postgres_ssl_settings(cert_file: str, key_file: str) -> dict[str, str]:
+    """``postgresql.conf`` settings for TLS; the files as the server process can read them (its own copies)."""
     return {
         "ssl": "on",
-        "ssl_cert_file": tls.server_cert,
+        "ssl_cert_file": cert_file,
         "ssl_key_file": key_file,
         "ssl_min_protocol_version": "TLSv1.2",
     }

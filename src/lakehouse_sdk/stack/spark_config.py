@@ -13,6 +13,7 @@ that nobody uses does not hold the standalone workers' cores that classic sessio
 from __future__ import annotations
 
 from lakehouse_sdk.stack.config import StackContext, hadoop_s3a_properties
+from lakehouse_sdk.stack.secure import jvm_trust_options
 
 __all__ = [
     "CONNECT_SERVER_CLASS",
@@ -81,6 +82,8 @@ def spark_connect_properties(
         executor_memory, executor_cores, cores_max: the size of the server's executors.
     """
     classpath = ":".join(jars)
+    trust = " ".join(jvm_trust_options(ctx.values.tls))  # secure mode: S3A over https
+    trust_conf = {"spark.driver.extraJavaOptions": trust, "spark.executor.extraJavaOptions": trust} if trust else {}
     jar_conf = (
         {"spark.driver.extraClassPath": classpath, "spark.executor.extraClassPath": classpath}
         if executors_share_files
@@ -104,6 +107,7 @@ def spark_connect_properties(
         "spark.dynamicAllocation.executorIdleTimeout": "60s",
         "spark.dynamicAllocation.cachedExecutorIdleTimeout": "600s",
         **jar_conf,
+        **trust_conf,
         **spark_sql_properties(
             s3_endpoint=ctx.s3_endpoint,
             region=ctx.values.region,

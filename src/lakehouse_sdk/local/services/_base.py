@@ -8,7 +8,10 @@ processes as environment variables, never in files.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import secrets
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -18,10 +21,29 @@ from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec
 from lakehouse_sdk.stack.endpoints import ENDPOINTS
+from lakehouse_sdk.stack.secure import StackTls
+from lakehouse_sdk.tls import TRUSTSTORE_PASSWORD
 
 __all__ = ["LOOPBACK", "Launch", "LocalService", "RuntimeContext", "java_add_opens"]
 
 LOOPBACK = "127.0.0.1"
+# secure mode: Trino's internal (node to node) HTTP port, next to its client port, on loopback only
+TRINO_INTERNAL_PORT_OFFSET = 10
+
+
+def internal_secret(state: Path) -> str:
+    """Trino's ``internal-communication.shared-secret`` of this stack (made once, kept in the state dir, 0600)."""
+    from lakehouse_sdk.errors import register_secret
+
+    path = state / "tls" / "trino-internal-secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    value = path.read_text().strip()
+    register_secret(value)
+    return value
 
 
 def java_add_opens() -> list[str]:
@@ -55,10 +77,27 @@ class RuntimeContext:
         return path
 
     @property
+    def tls(self) -> StackTls | None:
+        """The secure mode's files (settings ``secure``), in ``<state>/tls``; ``None`` when it is off."""
+        if not self.settings.secure:
+            return None
+        directory = self.state / "tls"
+        return StackTls(
+            ca_cert=str(directory / "ca.pem"),
+            truststore=str(directory / "truststore.p12"),
+            truststore_password=TRUSTSTORE_PASSWORD,
+            server_cert=str(directory / "server.pem"),
+            server_key=str(directory / "server.key"),
+            server_bundle=str(directory / "server-bundle.pem"),
+            trino_password_file=str(self.state / "conf" / "trino" / "password.db"),
+            trino_internal_port=self.port("trino") + TRINO_INTERNAL_PORT_OFFSET,
+        )
+
+    @property
     def stack_context(self) -> stack_config.StackContext:
         """Addresses as the local services see each other: loopback and the local ports."""
         return stack_config.StackContext.local(
-            self.settings.stack_values(),
+            dataclasses.replace(self.settings.stack_values(), tls=self.tls),
             {key: self.port(key) for key in ENDPOINTS},
             trino_data_dir=str(self.data_dir("trino")),
         )
@@ -66,11 +105,14 @@ class RuntimeContext:
     def secret_env(self) -> dict[str, str]:
         s = self.settings
         names = stack_config.SECRET_ENV
-        return {
+        env = {
             names["s3_access_key"]: s.s3.access_key.get_secret_value(),
             names["s3_secret_key"]: s.s3.secret_key.get_secret_value(),
             names["postgres_password"]: s.postgres.password.get_secret_value(),
         }
+        if s.secure:
+            env[names["trino_internal_secret"]] = internal_secret(self.state)
+        return env
 
     def base_env(self, java_home: Path | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
@@ -130,8 +172,15 @@ class LocalService:
         return out
 
     def url(self, key: str, path: str = "") -> str:
-        """``http://127.0.0.1:<port of key><path>``."""
-        return f"http://{LOOPBACK}:{self.ctx.port(key)}{path}"
+        """``http(s)://127.0.0.1:<port of key><path>`` (https for the TLS endpoints in secure mode)."""
+        from lakehouse_sdk.endpoints import scheme_of
+
+        return f"{scheme_of(self.ctx.settings, key)}://{LOOPBACK}:{self.ctx.port(key)}{path}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """In secure mode, a TLS context that trusts the stack's CA (for the services' own probes)."""
+        tls = self.ctx.tls
+        return None if tls is None else ssl.create_default_context(cafile=tls.ca_cert)
 
     def prepare(self) -> None:
         """Write configuration and initialise data (idempotent)."""

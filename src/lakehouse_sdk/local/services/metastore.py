@@ -10,6 +10,7 @@ from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService, j
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
+from lakehouse_sdk.stack.secure import jvm_trust_options
 from lakehouse_sdk.stack.versions import VERSIONS
 
 __all__ = ["HiveMetastore"]
@@ -52,6 +53,7 @@ class HiveMetastore(LocalService):
             "-XX:TieredStopAtLevel=1",
             f"-Dlog4j.configurationFile={conf}/log4j2.properties",
             *java_add_opens(),
+            *jvm_trust_options(self.ctx.tls),  # secure mode: S3A over https, trusting the stack's CA
             "-cp",
             classpath,
         ]

@@ -34,7 +34,8 @@ class ObjectStore(LocalService):
         from lakehouse_sdk.clients.s3 import s3_client
         from lakehouse_sdk.endpoints import Endpoint
 
-        endpoint = Endpoint("minio", "http", LOOPBACK, self.ctx.port("minio"), "nodeport", "the local stack")
+        scheme = "https" if self.ctx.tls else "http"
+        endpoint = Endpoint("minio", scheme, LOOPBACK, self.ctx.port("minio"), "nodeport", "the local stack")
         s3 = s3_client(self.ctx.settings, endpoint)
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         for bucket in stack_buckets(self.ctx.settings):
@@ -88,10 +89,13 @@ class SeaweedFS(ObjectStore):
             *(flag for flag in _UNUSED if flag.split("=")[0] in mini_flags(weed)),
             f"-s3.config={self.ctx.data_dir('object-store-config') / 's3.json'}",
         ]
+        tls = self.ctx.tls
+        if tls is not None:  # secure mode: the S3 API speaks HTTPS on its port
+            argv += [f"-s3.cert.file={tls.server_cert}", f"-s3.key.file={tls.server_key}"]
         return Launch(argv, self.ctx.base_env(), self.ctx.data_dir("object-store"))
 
     def check(self) -> str | None:
-        status = probes.http_status(self.url("minio", "/healthz"))
+        status = probes.http_status(self.url("minio", "/healthz"), context=self.ssl_context())
         return None if status == 200 else f"S3 /healthz answered {status}"
 
 

@@ -12,6 +12,7 @@ from lakehouse_sdk.errors import StackError
 from lakehouse_sdk.local.process import demote
 from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService
 from lakehouse_sdk.stack.components import COMPONENTS
+from lakehouse_sdk.stack.secure import StackTls, postgres_ssl_settings
 
 __all__ = ["Postgres"]
 
@@ -102,7 +103,30 @@ class Postgres(LocalService):
             "-c",
             "fsync=on",
         ]
+        tls = self.ctx.tls
+        if tls is not None:  # secure mode: TLS required, the stack's certificate
+            argv += [arg for key, value in self._tls_files(tls).items() for arg in ("-c", f"{key}={value}")]
         return Launch(argv, self.ctx.base_env(), self.pgdata, self.user)
+
+    def _tls_files(self, tls: StackTls) -> dict[str, str]:
+        """The server's TLS settings, with its own copy of the key (PostgreSQL wants it 0600 and its own)
+        and an ``hba_file`` that accepts only TLS connections."""
+        directory = self.ctx.data_dir("postgres-tls")
+        directory.chmod(0o700)
+        key, cert = directory / "server.key", directory / "server.pem"
+        shutil.copyfile(tls.server_key, key)
+        key.chmod(0o600)
+        shutil.copyfile(tls.server_cert, cert)
+        hba = directory / "pg_hba.conf"
+        hba.write_text(
+            "# secure mode (lakehouse-sdk): TLS and SCRAM passwords only\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+            "hostssl all all ::1/128 scram-sha-256\n"
+            "hostnossl all all all reject\n"
+        )
+        for path in (directory, key, cert, hba):
+            self._chown(path)
+        return {**postgres_ssl_settings(str(cert), str(key)), "hba_file": str(hba)}
 
     def check(self) -> str | None:
         bin_dir = self.ctx.artifacts.postgres_bin()
@@ -118,6 +142,8 @@ class Postgres(LocalService):
         s = self.ctx.settings
         bin_dir = self.ctx.artifacts.postgres_bin()
         env = {**os.environ, "PGPASSWORD": s.postgres.password.get_secret_value()}
+        if self.ctx.tls is not None:
+            env.update(PGSSLMODE="verify-full", PGSSLROOTCERT=self.ctx.tls.ca_cert)
         base = [
             str(bin_dir / "psql"),
             "-h",

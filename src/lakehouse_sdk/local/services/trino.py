@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import shutil
+from pathlib import Path
 
 from lakehouse_sdk.errors import register_secret
 from lakehouse_sdk.local.services._base import Launch, LocalService
+from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
 
-__all__ = ["Trino"]
+__all__ = ["Trino", "write_password_file"]
+
+
+def write_password_file(path: Path, settings: LakehouseSettings) -> None:
+    """Trino's password file with ``trino.user`` and ``trino.password`` (mode 0600; hashes, not passwords)."""
+    from lakehouse_sdk.errors import ConfigurationError
+    from lakehouse_sdk.tls import password_file_line
+
+    password = settings.trino.password
+    if password is None or not password.get_secret_value():
+        raise ConfigurationError(
+            "secure mode (secure from " + settings.source_of("secure") + ") runs Trino with password "
+            f"authentication, and trino.password is not set: set LAKEHOUSE_TRINO__PASSWORD to the password user "
+            f"{settings.trino.user!r} logs in with (clients send the same setting)."
+        )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password_file_line(settings.trino.user, password.get_secret_value()) + "\n")
 
 
 class Trino(LocalService):
@@ -41,6 +61,16 @@ class Trino(LocalService):
         (etc / "node.properties").write_text(stack_config.to_properties(stack_config.trino_node_properties(ctx)))
         (etc / "jvm.config").write_text(stack_config.trino_jvm_config(ctx))
         (etc / "log.properties").write_text("io.trino=INFO\n")
+        authenticator = etc / "password-authenticator.properties"
+        authenticator.unlink(missing_ok=True)
+        tls = self.ctx.tls
+        if tls is not None:  # secure mode: the users and their PBKDF2 hashes, read by the file authenticator
+            from lakehouse_sdk.local._trino_plugins import install_password_plugin
+
+            install_password_plugin(self.ctx.artifacts.trino_home(), self.ctx.artifacts.maven)
+            write_password_file(Path(tls.trino_password_file), self.ctx.settings)
+            props = {"password-authenticator.name": "file", "file.password-file": tls.trino_password_file}
+            authenticator.write_text(stack_config.to_properties(props))
         manager = etc / "spooling-manager.properties"
         manager.unlink(missing_ok=True)
         if ctx.values.spooling:
@@ -77,12 +107,17 @@ class Trino(LocalService):
         return Launch(argv, env, self.ctx.data_dir("trino"))
 
     def check(self) -> str | None:
+        context = self.ssl_context()
         try:
-            info = probes.http_json(self.url("trino", "/v1/info"))
+            info = probes.http_json(self.url("trino", "/v1/info"), context=context)
         except (OSError, ValueError):
             info = None
         if not info:
             return "/v1/info does not answer yet"
         if info.get("starting", True):
             return "/v1/info says starting"
-        return probes.trino_query_ready(self.url("trino"))
+        login = None
+        if context is not None:
+            password = self.ctx.settings.trino.password
+            login = (self.ctx.settings.trino.user, password.get_secret_value() if password else "")
+        return probes.trino_query_ready(self.url("trino"), context=context, login=login)
