@@ -103,7 +103,7 @@ def _explicit(settings: LakehouseSettings, spec: EndpointSpec) -> Endpoint:
 
 
 # In secure mode these endpoints speak TLS on their usual ports (PostgreSQL negotiates TLS in its protocol).
-SECURE_SCHEMES = {"minio": "https", "minio-console": "https", "trino": "https"}
+SECURE_SCHEMES = {"minio": "https", "trino": "https"}  # the console (web UI) stays http on loopback
 
 
 def scheme_of(settings: LakehouseSettings, key: str) -> str:

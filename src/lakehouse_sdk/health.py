@@ -8,6 +8,7 @@ timeout, so one dead service never makes the report hang.
 from __future__ import annotations
 
 import re
+import ssl
 import threading
 import time
 import urllib.error
@@ -37,6 +38,15 @@ class _Site:
 
     settings: LakehouseSettings
     endpoint: Callable[[str], Endpoint]
+
+
+def _tls_context(settings: LakehouseSettings, endpoint: Endpoint) -> ssl.SSLContext | None:
+    """For an https endpoint: verification against the settings' CA (secure mode: the stack's), else the
+    system's; ``None`` for plain http."""
+    if endpoint.scheme != "https":
+        return None
+    ca = settings.tls_ca()
+    return ssl.create_default_context(cafile=str(ca) if ca else None)
 
 
 def _http_text(url: str, timeout: float) -> str:
@@ -166,7 +176,7 @@ def _check_spark_connect(site: _Site, timeout: float) -> tuple[str, str | None]:
 
 def _check_trino(site: _Site, timeout: float) -> tuple[str, str | None]:
     endpoint = site.endpoint("trino")
-    info = probes.http_json(endpoint.url + "/v1/info", timeout)
+    info = probes.http_json(endpoint.url + "/v1/info", timeout, context=_tls_context(site.settings, endpoint))
     if info.get("starting", True):
         raise LakehouseError("Trino reports starting=true; wait for it to finish starting")
     version = str(info.get("nodeVersion", {}).get("version", "")) or None

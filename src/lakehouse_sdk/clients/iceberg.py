@@ -37,7 +37,16 @@ def iceberg_properties(settings: LakehouseSettings, metastore: Endpoint, s3: End
         "s3.connect-timeout": str(settings.connect_timeout),
         "s3.request-timeout": str(settings.s3.read_timeout),
         "hive.hive2-compatible": "false",
+        **_trust(settings, s3),
     }
+
+
+def _trust(settings: LakehouseSettings, s3: Endpoint) -> dict[str, str]:
+    """An https object store signed by a CA of the settings (secure mode): pyiceberg's FileIO verifies with it."""
+    ca = settings.tls_ca() if s3.scheme == "https" else None
+    if ca is None:
+        return {}
+    return {"py-io-impl": "lakehouse_sdk.clients._iceberg_io.TrustingPyArrowFileIO", "lakehouse.s3.ca-file": str(ca)}
 
 
 def iceberg_catalog(settings: LakehouseSettings, metastore: Endpoint, s3: Endpoint, **overrides: Any) -> HiveCatalog:
