@@ -46,8 +46,33 @@ def tool_environment(
         "SPARK_MASTER_URL": f"spark://{master.address}",
         "HIVE_METASTORE_URIS": f"thrift://{hms.address}",
     }
+    env.update(_secure_environment(settings, s3, cat))
     if not secrets:
         env = {k: v for k, v in env.items() if k not in _secret_paths(settings)}
+    return env
+
+
+def _secure_environment(settings: LakehouseSettings, s3: Endpoint, cat: str) -> dict[str, str]:
+    """Secure mode: what the aws CLI, psql, the Trino CLI and pyiceberg need to verify the stack's CA, and
+    the Trino password (the CLI reads TRINO_PASSWORD with ``--password``)."""
+    if not settings.secure:
+        return {}
+    env = {"PGSSLMODE": "verify-full"}
+    ca = settings.tls_ca()
+    if ca is not None:
+        env.update(
+            {
+                "AWS_CA_BUNDLE": str(ca),
+                "PGSSLROOTCERT": str(ca),
+                # `trino --server "$TRINO_SERVER" --truststore-path "$TRINO_TRUSTSTORE_PATH" --password`
+                "TRINO_TRUSTSTORE_PATH": str(ca),
+            }
+        )
+        if s3.scheme == "https":
+            env[f"PYICEBERG_CATALOG__{cat}__PY_IO_IMPL"] = "lakehouse_sdk.clients._iceberg_io.TrustingPyArrowFileIO"
+            env[f"PYICEBERG_CATALOG__{cat}__LAKEHOUSE__S3__CA_FILE"] = str(ca)
+    if settings.trino.password is not None:
+        env["TRINO_PASSWORD"] = settings.trino.password.get_secret_value()
     return env
 
 
@@ -58,6 +83,7 @@ def _secret_paths(settings: LakehouseSettings) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "s3.secret_key",
         "PGPASSWORD": "postgres.password",
         f"PYICEBERG_CATALOG__{cat}__S3__SECRET_ACCESS_KEY": "s3.secret_key",
+        "TRINO_PASSWORD": "trino.password",
     }
 
 

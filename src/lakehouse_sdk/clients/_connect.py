@@ -69,8 +69,15 @@ def _process_name(service: str) -> str:
 def unavailable(
     settings: LakehouseSettings, endpoint: Endpoint, cause: object, failure: Failure = "refused"
 ) -> ServiceUnavailableError:
-    """Build the error for a service that did not answer."""
+    """Build the error for a service that did not answer (or whose TLS did not match the settings)."""
     spec = ENDPOINTS[endpoint.service]
+    problem = tls_problem(settings, endpoint, str(cause))
+    if problem is not None:
+        return ServiceUnavailableError(
+            f"{endpoint.service} ({spec.description}) at {endpoint.url}: {problem}",
+            service=endpoint.service,
+            endpoint=endpoint.url,
+        )
     return ServiceUnavailableError(
         f"{endpoint.service} ({spec.description}) is not reachable at {endpoint.url}: {cause}. "
         f"The endpoint came from mode {endpoint.mode!r}: {endpoint.reason}. "
@@ -78,6 +85,39 @@ def unavailable(
         service=endpoint.service,
         endpoint=endpoint.url,
     )
+
+
+def tls_problem(settings: LakehouseSettings, endpoint: Endpoint, text: str) -> str | None:
+    """What a TLS failure in ``text`` means for these settings, and what to do; ``None``: not a TLS failure."""
+    low = text.lower()
+    ca = settings.tls_ca()
+    trust = (
+        f"the clients trust {ca} (ca_bundle from {settings.source_of('ca_bundle')})"
+        if settings.ca_bundle is not None
+        else f"the clients trust {ca} (the local stack's CA, secure from {settings.source_of('secure')})"
+        if ca is not None
+        else "the clients trust the system's CAs only (no ca_bundle, and no local stack CA)"
+    )
+    untrusted = ("certificate verify failed", "certificate_verify_failed", "self-signed certificate", "local issuer")
+    if any(marker in low for marker in untrusted):
+        return (
+            f"its TLS certificate is not trusted ({text.strip()[:160]}); {trust}. Set LAKEHOUSE_CA_BUNDLE to the CA "
+            "that signed the stack's certificates (the local stack's is <state dir>/tls/ca.pem; `lakehouse env` "
+            "prints it as AWS_CA_BUNDLE)."
+        )
+    if "wrong version number" in low or "wrong_version_number" in low:
+        return (
+            "the client spoke TLS and the server answered in plain text: the service does not run in secure "
+            f"mode, while secure is on (from {settings.source_of('secure')}) or the URL says https. Start the "
+            "stack with the same LAKEHOUSE_SECURE, or drop it on this side."
+        )
+    if "no encryption" in low and endpoint.service == "postgres":
+        return (
+            f"PostgreSQL accepts TLS connections only (the stack runs in secure mode), and postgres.sslmode is "
+            f"{settings.postgres.sslmode!r} (from {settings.source_of('postgres', 'sslmode')}). Set "
+            "LAKEHOUSE_SECURE=true (verify-full against the stack's CA), or LAKEHOUSE_POSTGRES__SSLMODE=require."
+        )
+    return None
 
 
 def no_answer(settings: LakehouseSettings, endpoint: Endpoint, seconds: float, setting: str) -> ServiceUnavailableError:

@@ -85,10 +85,11 @@ def run_query(
     """
     pa = require("pyarrow", extra="trino", purpose="lh.query()")
     import requests
+    from trino import exceptions as trino_exceptions
 
     from lakehouse_sdk.clients._connect import unavailable
     from lakehouse_sdk.clients.spooled import ENCODINGS
-    from lakehouse_sdk.clients.trino import trino_connection
+    from lakehouse_sdk.clients.trino import authentication_failed, trino_connection
 
     encoding = list(ENCODINGS) if settings.trino.spooling else None
     conn = trino_connection(
@@ -107,6 +108,10 @@ def run_query(
     except requests.ConnectionError as exc:  # refused after the client's retries, or the connection dropped
         reason = str(exc).split(": ")[-1][:200] or type(exc).__name__
         raise unavailable(settings, endpoint, f"connection refused or lost ({reason})") from None
+    except trino_exceptions.HttpError as exc:
+        if "error 401" not in str(exc):
+            raise
+        raise authentication_failed(settings, endpoint, str(exc)) from None
     finally:
         conn.close()  # type: ignore[no-untyped-call]
 

@@ -57,6 +57,21 @@ def trino_connect_kwargs(
     return kwargs
 
 
+def authentication_failed(settings: LakehouseSettings, endpoint: Endpoint, detail: str) -> ConfigurationError:
+    """Trino answered 401: say which user and password were sent, where they came from, and what to set."""
+    password = settings.trino.password
+    sent = (
+        f"user {settings.trino.user!r} (from {settings.source_of('trino', 'user')}) with trino.password "
+        f"(from {settings.source_of('trino', 'password')})"
+        if password is not None
+        else f"user {settings.trino.user!r} and no password (trino.password is not set)"
+    )
+    return ConfigurationError(
+        f"trino at {endpoint.url} refused the login: {detail.strip()[:120]}. Sent {sent}. Trino checks passwords "
+        "in secure mode: set LAKEHOUSE_TRINO__PASSWORD (and LAKEHOUSE_TRINO__USER) to the stack's Trino login."
+    )
+
+
 def bounded_session(settings: LakehouseSettings, endpoint: Endpoint, request_timeout: float | None = None) -> Any:
     """A ``requests`` session for the trino client whose timeouts raise :class:`ServiceUnavailableError`.
 
