@@ -106,6 +106,19 @@ def _explicit(settings: LakehouseSettings, spec: EndpointSpec) -> Endpoint:
 SECURE_SCHEMES = {"minio": "https", "trino": "https"}  # the console (web UI) stays http on loopback
 
 
+def security_line(settings: LakehouseSettings) -> str:
+    """One line for ``lakehouse doctor``: which mode is on, and where that came from."""
+    source = settings.source_of("secure")
+    if not settings.secure:
+        return (
+            f"secure mode: off ({source}): the reference architecture's open development setup, plain http and no "
+            "Trino password; LAKEHOUSE_SECURE=true turns on TLS and passwords"
+        )
+    ca = settings.tls_ca()
+    trust = f"clients trust {ca}" if ca else "clients trust the system's CAs (no ca_bundle, no local stack CA yet)"
+    return f"secure mode: on ({source}): TLS on the object store, Trino and PostgreSQL, Trino passwords; {trust}"
+
+
 def scheme_of(settings: LakehouseSettings, key: str) -> str:
     """The URL scheme of an endpoint: ``https`` for the TLS endpoints in secure mode, else the spec's."""
     if settings.secure and key in SECURE_SCHEMES:

@@ -31,7 +31,7 @@ def tool_environment(
         "PGUSER": s.postgres.user,
         "PGPASSWORD": s.postgres.password.get_secret_value(),
         "PGDATABASE": s.postgres.database,
-        # trino CLI: `trino --server "$TRINO_SERVER"`; TRINO_USER is read by the CLI itself
+        # trino CLI: `trino --server "$TRINO_SERVER" --user "$TRINO_USER"` (the CLI 476 does not read TRINO_USER)
         "TRINO_SERVER": trino.url,
         "TRINO_USER": s.trino.user,
         # pyiceberg: load_catalog("iceberg")

@@ -116,14 +116,8 @@ class LakehouseSettings(BaseSettings):
         default_factory=dict, description="NodePort per service, when not the reference architecture's"
     )
     connect_timeout: float = Field(5.0, gt=0, le=600, description="seconds to wait for any connection")
-    secure: bool = Field(
-        False,
-        description="secure mode: TLS on the object store's S3 API, Trino and PostgreSQL, Trino password "
-        "authentication (the local stack and provision run so, the clients connect so)",
-    )
-    ca_bundle: Path | None = Field(
-        None, description="CA certificates (PEM) the clients trust for TLS (secure mode: the stack's own CA)"
-    )
+    secure: bool = Field(False, description="secure mode: TLS (object store, Trino, PostgreSQL), Trino passwords")
+    ca_bundle: Path | None = Field(None, description="CA certificates (PEM) the clients trust (secure: the stack's)")
     profile: str | None = Field(None, description="profile in the config file")
     config_file: Path | None = Field(None, description="config file (default ~/.config/lakehouse/config.toml)")
     serviceaccount_dir: Path = Field(
@@ -315,22 +309,13 @@ class LakehouseSettings(BaseSettings):
     # -- introspection ------------------------------------------------------------------------------------
 
     def tls_ca(self) -> Path | None:
-        """The CA bundle clients verify TLS servers with: ``ca_bundle``, or in secure mode the local stack's CA
-        (``<state dir>/tls/ca.pem``) when it exists; ``None``: the system's CAs."""
-        if self.ca_bundle is not None:
-            return self.ca_bundle.expanduser()
-        if self.secure:
-            local: Path = self.local.state_path / "tls" / "ca.pem"
-            if local.is_file():
-                return local
-        return None
+        """The CA bundle clients verify TLS with: ``ca_bundle``, else in secure mode the local stack's CA."""
+        local: Path = self.local.state_path / "tls" / "ca.pem"
+        return self.ca_bundle.expanduser() if self.ca_bundle else local if self.secure and local.is_file() else None
 
     def tls_verify(self, section_verify: bool) -> bool | str:
-        """What to pass as ``verify`` to requests/boto3: ``False``, a CA bundle path, or ``True`` (system)."""
-        if not section_verify:
-            return False
-        ca = self.tls_ca()
-        return str(ca) if ca is not None else True
+        """``verify`` for requests/boto3: ``False``, the CA bundle's path, or ``True`` (the system's CAs)."""
+        return False if not section_verify else str(ca) if (ca := self.tls_ca()) is not None else True
 
     def source_of(self, *path: str) -> str:
         """Where the value at ``path`` came from, for example ``source_of("s3", "access_key")``."""
@@ -340,10 +325,9 @@ class LakehouseSettings(BaseSettings):
         """The effective value at ``path`` (``value_at("trino", "schema")``); secrets stay ``SecretStr``."""
         obj: Any = self
         for part in path:
-            if isinstance(obj, dict):
-                obj = obj.get(part)
-            else:
-                obj = getattr(obj, "schema_" if part == "schema" else part, None)
+            obj = (
+                obj.get(part) if isinstance(obj, dict) else getattr(obj, "schema_" if part == "schema" else part, None)
+            )
         return obj
 
     def explain(self) -> list[SettingRow]:

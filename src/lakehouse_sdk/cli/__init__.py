@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from lakehouse_sdk.endpoints import security_line
 from lakehouse_sdk.errors import ConfigurationError, LakehouseError, redact
 from lakehouse_sdk.lakehouse import Lakehouse
 
@@ -126,11 +127,12 @@ def cmd_artifacts(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    report = _lakehouse(args).health(timeout=args.timeout)
+    lh = _lakehouse(args)
+    report = lh.health(timeout=args.timeout)
     if args.json:
-        _print_json(report.to_dict())
+        _print_json({**report.to_dict(), "secure": lh.settings.secure})
     else:
-        print(report)
+        print(f"{security_line(lh.settings)}\n{report}")
     return 0 if report.ok else 1
 
 

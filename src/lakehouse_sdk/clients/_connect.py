@@ -111,6 +111,13 @@ def tls_problem(settings: LakehouseSettings, endpoint: Endpoint, text: str) -> s
             f"mode, while secure is on (from {settings.source_of('secure')}) or the URL says https. Start the "
             "stack with the same LAKEHOUSE_SECURE, or drop it on this side."
         )
+    closed = ("\\x15\\x03", "connection was closed", "connection aborted", "remote end closed")
+    if endpoint.scheme == "http" and any(marker in low for marker in closed) and _speaks_tls(endpoint):
+        return (
+            "the service speaks TLS (https) and the client plain http: the stack runs in secure mode, and secure "
+            f"is off here (from {settings.source_of('secure')}). Set LAKEHOUSE_SECURE=true (https, and the stack's "
+            "CA), or an https:// URL in LAKEHOUSE_ENDPOINTS__<SERVICE>."
+        )
     if "no encryption" in low and endpoint.service == "postgres":
         return (
             f"PostgreSQL accepts TLS connections only (the stack runs in secure mode), and postgres.sslmode is "
@@ -118,6 +125,23 @@ def tls_problem(settings: LakehouseSettings, endpoint: Endpoint, text: str) -> s
             "LAKEHOUSE_SECURE=true (verify-full against the stack's CA), or LAKEHOUSE_POSTGRES__SSLMODE=require."
         )
     return None
+
+
+def _speaks_tls(endpoint: Endpoint, timeout: float = 2.0) -> bool:
+    """Whether the endpoint's port completes a TLS handshake (certificate unchecked: only the protocol)."""
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((endpoint.host, endpoint.port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=endpoint.host),
+        ):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def no_answer(settings: LakehouseSettings, endpoint: Endpoint, seconds: float, setting: str) -> ServiceUnavailableError:

@@ -59,7 +59,13 @@ def _network_errors(settings: LakehouseSettings, endpoint: Endpoint) -> Any:
     """A botocore hook: a call that timed out (after its retries) becomes a ServiceUnavailableError."""
 
     def handler(exception: Exception | None = None, **_: Any) -> None:
-        from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError, SSLError
+        from botocore.exceptions import (
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+            SSLError,
+        )
 
         from lakehouse_sdk.clients._connect import no_answer, unavailable
 
@@ -73,7 +79,7 @@ def _network_errors(settings: LakehouseSettings, endpoint: Endpoint) -> Any:
                 f"no TCP connection within {settings.connect_timeout:g} s (connect_timeout, {attempts})",
                 "no-connection",
             ) from exception
-        if isinstance(exception, SSLError):  # untrusted certificate, or TLS to a plain-HTTP server
+        if isinstance(exception, (SSLError, ConnectionClosedError)):  # TLS: untrusted, or one side plain HTTP
             raise unavailable(settings, endpoint, str(exception)) from exception
         if isinstance(exception, EndpointConnectionError):
             raise unavailable(settings, endpoint, f"connection refused or unreachable ({attempts})") from exception
