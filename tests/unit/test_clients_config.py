@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -216,3 +217,32 @@ def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) ->
         spark_session(Lakehouse().settings, {})
     assert "pip install 'lakehouse-sdk[spark]'" in str(info.value)
     assert isinstance(info.value, ImportError)
+
+
+@pytest.mark.parametrize("verify", [False, True])
+def test_trino_verify_setting_wins_over_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch, verify: bool) -> None:
+    """requests lets REQUESTS_CA_BUNDLE override a session's verify (psf/requests #3829): trino.verify=false must
+    stay off; with verification on, the environment's bundle is the trust store, as for any requests user."""
+    import requests
+    from requests.adapters import BaseAdapter
+
+    from lakehouse_sdk.clients.trino import bounded_session
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/somebody-elses-bundle.pem")
+    seen: list[object] = []
+
+    class Recorder(BaseAdapter):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            seen.append(kwargs["verify"])
+            response = requests.Response()
+            response.status_code, response._content, response.request = 200, b"{}", request
+            return response
+
+        def close(self) -> None:
+            pass
+
+    lh = Lakehouse(endpoints={"trino": "https://trino.example:8443"}, trino={"verify": verify})
+    session = bounded_session(lh.settings, lh.endpoint("trino"))
+    session.mount("https://", Recorder())
+    session.get("https://trino.example:8443/v1/info")
+    assert seen == [verify if verify is False else "/etc/ssl/somebody-elses-bundle.pem"]

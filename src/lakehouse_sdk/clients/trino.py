@@ -82,6 +82,9 @@ def _session_class(requests: Any) -> Any:
 
         def request(self, *args: Any, **kwargs: Any) -> Any:
             settings, endpoint, read = self._lakehouse
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE win over a session's own verify (psf/requests
+            # #3829): trino.verify=false, or a CA of the settings, would be ignored wherever they are set
+            kwargs.setdefault("verify", self.verify)
             try:
                 return super().request(*args, **kwargs)
             except requests.ConnectTimeout:
