@@ -20,7 +20,7 @@ from lakehouse_sdk import Lakehouse
 from tests.conftest import STANDARD_VARS
 
 STATE_ENV = "LAKEHOUSE_LOCAL__STATE_DIR"
-KEEP = ("LAKEHOUSE_NODEPORTS__", "LAKEHOUSE_LOCAL__STATE_DIR", "LAKEHOUSE_LOCAL__CACHE_DIR")
+KEEP = ("LAKEHOUSE_NODEPORTS__", "LAKEHOUSE_NODEPORT_RANGE", "LAKEHOUSE_LOCAL__STATE_DIR", "LAKEHOUSE_LOCAL__CACHE_DIR")
 
 
 def stack_environment(home: Path) -> dict[str, str]:
