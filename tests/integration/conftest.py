@@ -59,6 +59,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What each kill of test_faults.py did to its write (``record_property("fault", run)``: a FaultRun, read
+    at the end, so that what the test found after recording it shows too, also when it failed)."""
+    lines: dict[str, str] = {}
+    for category in ("passed", "failed"):
+        for report in terminalreporter.stats.get(category, []):
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "fault":
+                    text = value.report() if hasattr(value, "report") else value
+                    lines[report.nodeid] = f"{report.nodeid.rpartition('::')[2]}: {text}"
+    if lines:
+        terminalreporter.section("faults: what a kill -9 did to each write")
+        for line in lines.values():
+            terminalreporter.write_line(line)
+
+
 def lakehouse_cli(
     *args: str, check: bool = True, timeout: float = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
