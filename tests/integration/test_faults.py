@@ -96,14 +96,18 @@ def test_kill_object_store_during_multipart_upload(lh: Lakehouse, baseline: Base
 
         s3.upload_fileobj(io.BytesIO(payload), BUCKET, key, Config=config, Callback=sent)
 
+    at_kill: list[float] = []
+
+    def three_parts_sent() -> bool:
+        if parts_sent[0] < 3 * 8 * MIB:
+            return False
+        at_kill.append(parts_sent[0] / MIB)
+        return True
+
     run: FaultRun[None] = kill_during(
-        "object-store",
-        "64 MiB multipart upload (boto3, 8 MiB parts)",
-        upload,
-        lambda: parts_sent[0] >= 3 * 8 * MIB,
-        record=record_property,
+        "object-store", "64 MiB multipart upload (boto3, 8 MiB parts)", upload, three_parts_sent, record=record_property
     )
-    run.notes["mib_sent_at_kill"] = "3 parts or more"
+    run.notes["mib_sent_at_kill"] = at_kill[0] if at_kill else None
     listed = keys(lh, f"{SCHEMA}/upload/")
     if key in listed:
         body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
