@@ -31,12 +31,13 @@ def clean_config_env(
     """Clear LAKEHOUSE_* and the standard variables, hide the user's config file and any .env.
 
     The cache and state directories are kept: the integration tests' session stack sets them. Integration
-    tests also keep LAKEHOUSE_NODEPORTS__* so that a developer can run the suite beside a stack of their own.
+    tests also keep LAKEHOUSE_NODEPORTS__* (and LAKEHOUSE_NODEPORT_RANGE, for ports outside 30000-32767) so that a
+    developer can run the suite beside a stack of their own.
     """
     keep = {"LAKEHOUSE_LOCAL__CACHE_DIR", "LAKEHOUSE_LOCAL__STATE_DIR"}
     integration = request.node.get_closest_marker("integration") is not None
     for name in list(os.environ):
-        if integration and name.startswith("LAKEHOUSE_NODEPORTS__"):
+        if integration and (name.startswith("LAKEHOUSE_NODEPORTS__") or name == "LAKEHOUSE_NODEPORT_RANGE"):
             continue
         if (name.startswith("LAKEHOUSE_") and name not in keep) or name in STANDARD_VARS:
             monkeypatch.delenv(name, raising=False)

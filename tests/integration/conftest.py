@@ -20,7 +20,7 @@ from lakehouse_sdk import Lakehouse
 from tests.conftest import STANDARD_VARS
 
 STATE_ENV = "LAKEHOUSE_LOCAL__STATE_DIR"
-KEEP = ("LAKEHOUSE_NODEPORTS__", "LAKEHOUSE_LOCAL__STATE_DIR", "LAKEHOUSE_LOCAL__CACHE_DIR")
+KEEP = ("LAKEHOUSE_NODEPORTS__", "LAKEHOUSE_NODEPORT_RANGE", "LAKEHOUSE_LOCAL__STATE_DIR", "LAKEHOUSE_LOCAL__CACHE_DIR")
 
 
 def stack_environment(home: Path) -> dict[str, str]:
@@ -57,6 +57,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/tests/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What each kill of test_faults.py did to its write (``record_property("fault", run)``: a FaultRun, read
+    at the end, so that what the test found after recording it shows too, also when it failed)."""
+    lines: dict[str, str] = {}
+    for category in ("passed", "failed"):
+        for report in terminalreporter.stats.get(category, []):
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "fault":
+                    text = value.report() if hasattr(value, "report") else value
+                    lines[report.nodeid] = f"{report.nodeid.rpartition('::')[2]}: {text}"
+    if lines:
+        terminalreporter.section("faults: what a kill -9 did to each write")
+        for line in lines.values():
+            terminalreporter.write_line(line)
 
 
 def lakehouse_cli(
