@@ -266,7 +266,7 @@ class LocalStack:
             result = self.handle(name).stop(self.settings.local.stop_timeout)
             lines.append(f"{name:<16} {result}")
         if purge:
-            for sub in ("data", "conf", "logs", "run"):
+            for sub in ("data", "conf", "logs", "run", "runtime"):
                 shutil.rmtree(self.state_dir / sub, ignore_errors=True)
             lines.append(f"purged {self.state_dir}")
         return "\n".join(lines)
