@@ -4,11 +4,13 @@ The plugin is its own Maven artifact (``io.trino:trino-password-authenticators:<
 SHA-1 checked like the hive and iceberg plugins. Where a repository does not serve it (the machines this
 project is built on only serve the full server tarball), it is taken from ``io.trino:trino-server``'s tarball
 instead, streamed: only ``plugin/password-authenticators/`` is kept, and the jars the tarball hard-links to
-``lib/`` are linked to the same jars of the installed server core (the same files, by name and version).
+``lib/`` become hard links to the same jars of the installed server core (the same files, by name and version;
+copies where a hard link cannot be made). Never symbolic links: the Trino image copies this tree.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -65,7 +67,10 @@ def _from_server_tarball(home: Path, maven: MavenFetcher, version: str, target: 
                     source = home / "lib" / Path(member.linkname).name
                     if not source.is_file():
                         raise ComponentError(f"{member.name} links to {member.linkname}, which {home}/lib lacks")
-                    (target / name).symlink_to(source)
+                    try:
+                        os.link(source, target / name)
+                    except OSError:
+                        shutil.copy2(source, target / name)
                 elif member.isfile():
                     extracted = tar.extractfile(member)
                     if extracted is None:
