@@ -105,3 +105,20 @@ def test_tls_failures_are_named(secure: Lakehouse, text: str, expected: str | No
         assert problem is None
     else:
         assert problem is not None and expected in problem
+
+
+def test_secure_mode_refuses_a_postgresql_built_without_ssl(tmp_path: Path) -> None:
+    from lakehouse_sdk.errors import StackError
+    from lakehouse_sdk.local.services.postgres import _require_ssl_build
+
+    def bin_dir(name: str, configure: str) -> Path:
+        directory = tmp_path / name
+        directory.mkdir()
+        script = directory / "pg_config"
+        script.write_text(f'#!/bin/sh\necho "{configure}"\n')
+        script.chmod(0o755)
+        return directory
+
+    _require_ssl_build(bin_dir("debian", "'--with-openssl' '--with-icu'"))
+    with pytest.raises(StackError, match=r"built without it.*LAKEHOUSE_LOCAL__POSTGRES_BIN="):
+        _require_ssl_build(bin_dir("wheel", "'--without-icu' '--without-readline'"))
