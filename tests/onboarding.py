@@ -145,13 +145,18 @@ class Onboarding:
         return self.lakehouse("down", "down", "--purge", timeout=300, check=False)
 
 
-def printed_rows(stdout: str, title: str) -> list[list[str]]:
-    """The rows of the table printed after the line starting with ``title`` (without its header)."""
+def printed_table(stdout: str, title: str) -> list[list[str]]:
+    """The rows of the DataFrame printed after the line starting with ``title`` (header first)."""
     lines = stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 2
+    start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 1
     rows = []
     for line in lines[start:]:
         if not line.strip() or line.startswith("total:"):
             break
         rows.append(line.split())
     return rows
+
+
+def printed_rows(stdout: str, title: str) -> list[list[str]]:
+    """The rows of the table printed after the line starting with ``title`` (without its header)."""
+    return printed_table(stdout, title)[1:]

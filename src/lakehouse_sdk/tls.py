@@ -73,6 +73,13 @@ class TlsFiles:
         return self.directory / "truststore.p12"
 
 
+def _x509() -> Any:
+    """cryptography's x509 module, or the install hint for the ``secure`` extra."""
+    return require(
+        "cryptography.x509", extra="secure", purpose="the secure mode's certificates", package="cryptography"
+    )
+
+
 def _write(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -83,9 +90,7 @@ def _write(path: Path, data: bytes, mode: int) -> None:
 
 
 def _san(names: list[str]) -> list[Any]:
-    x509 = require(
-        "cryptography.x509", extra="secure", purpose="the secure mode's certificates", package="cryptography"
-    )
+    x509 = _x509()
     out: list[Any] = []
     for name in dict.fromkeys(names):
         try:
@@ -96,9 +101,7 @@ def _san(names: list[str]) -> list[Any]:
 
 
 def _covers(cert: Any, names: list[str]) -> bool:
-    x509 = require(
-        "cryptography.x509", extra="secure", purpose="the secure mode's certificates", package="cryptography"
-    )
+    x509 = _x509()
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -115,9 +118,7 @@ def _covers(cert: Any, names: list[str]) -> bool:
 
 
 def _new_ca(files: TlsFiles, now: datetime.datetime) -> tuple[Any, Any]:
-    x509 = require(
-        "cryptography.x509", extra="secure", purpose="the secure mode's certificates", package="cryptography"
-    )
+    x509 = _x509()
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
@@ -150,9 +151,7 @@ def _new_ca(files: TlsFiles, now: datetime.datetime) -> tuple[Any, Any]:
 
 
 def _load_ca(cert_path: Path, key_path: Path) -> tuple[Any, Any]:
-    x509 = require(
-        "cryptography.x509", extra="secure", purpose="the secure mode's certificates", package="cryptography"
-    )
+    x509 = _x509()
     from cryptography.hazmat.primitives import serialization
 
     return (
@@ -174,9 +173,7 @@ def ensure_tls(
         ca_cert: a CA certificate of your own (PEM) to sign with instead of a generated one.
         ca_key: its private key (PEM, unencrypted); required with ``ca_cert``.
     """
-    x509 = require(
-        "cryptography.x509", extra="secure", purpose="the secure mode's certificates", package="cryptography"
-    )
+    x509 = _x509()
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import pkcs12
@@ -235,7 +232,7 @@ def ensure_tls(
 def truststore_for(ca_pem: Path, directory: Path) -> Path:
     """A PKCS#12 truststore with the certificates of ``ca_pem`` (for a JVM of the client: Spark's driver and
     executors), made once per bundle content in ``directory``."""
-    x509 = require("cryptography.x509", extra="secure", purpose="a truststore for Spark", package="cryptography")
+    x509 = _x509()
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 

@@ -20,6 +20,7 @@ import pytest
 
 from lakehouse_sdk import Lakehouse, LakehouseSettings
 from tests.integration.conftest import run_python
+from tests.onboarding import printed_table
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -39,18 +40,6 @@ def run_example(name: str, *args: str, home: Path) -> subprocess.CompletedProces
     return run_python(
         EXAMPLES / f"{name}.py", *args, home=home, label=f"examples/{name}.py {' '.join(args)}", timeout=900
     )
-
-
-def printed_table(stdout: str, title: str) -> list[list[str]]:
-    """The rows of the DataFrame printed after the line starting with ``title`` (header first)."""
-    lines = stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 1
-    rows = []
-    for line in lines[start:]:
-        if not line.strip() or line.startswith("total:"):
-            break
-        rows.append(line.split())
-    return rows
 
 
 @pytest.fixture(scope="module")

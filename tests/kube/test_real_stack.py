@@ -115,9 +115,8 @@ def provisioned(real_node: RealNode, jar_server: str) -> Iterator[Provisioned]:
         assert "pod/" not in leftover and "persistentvolumeclaim/" not in leftover, leftover
 
 
-@pytest.fixture(scope="module")
-def lh(provisioned: Provisioned) -> Lakehouse:
-    """A Lakehouse on the host, through the node's NodePorts, with the credentials provision() generated."""
+def nodeport_lakehouse(provisioned: Provisioned) -> Lakehouse:
+    """A Lakehouse on the host, through the node's NodePorts, with the credentials in the stack's Secret now."""
     return Lakehouse(
         mode="nodeport",
         nodeport_host=provisioned.node.node_ip,
@@ -125,6 +124,23 @@ def lh(provisioned: Provisioned) -> Lakehouse:
         kube={"kubeconfig": provisioned.node.kubeconfig, "credentials_from_secret": True},
         connect_timeout=10,
     )
+
+
+def wait_healthy(lh: Lakehouse, seconds: float) -> None:
+    """Ready pods answer their probes; the clients' checks (a query over both catalogs through the metastore,
+    the object store's buckets) may need a little longer."""
+    deadline = time.monotonic() + seconds
+    report = lh.health(timeout=30)
+    while not report.ok and time.monotonic() < deadline:
+        time.sleep(5)
+        report = lh.health(timeout=30)
+    assert report.ok, str(report)
+
+
+@pytest.fixture(scope="module")
+def lh(provisioned: Provisioned) -> Lakehouse:
+    """A Lakehouse on the host, through the node's NodePorts, with the credentials provision() generated."""
+    return nodeport_lakehouse(provisioned)
 
 
 def test_every_layer_became_ready_in_the_startup_order(provisioned: Provisioned) -> None:
@@ -430,14 +446,7 @@ def test_deleted_pods_come_back_with_their_data(provisioned: Provisioned, lh: La
         assert time.monotonic() < deadline, node.kubectl("get", "pods", "-n", NAMESPACE, "-o", "wide")
         time.sleep(3)
     assert all(row.ready for row in status(provisioned.options, settings=provisioned.settings))
-    # Ready pods answer their probes; the clients' checks (a query over both catalogs through the new
-    # metastore, the object store's buckets) may need a few seconds more
-    deadline = time.monotonic() + 120
-    report = lh.health(timeout=30)
-    while not report.ok and time.monotonic() < deadline:
-        time.sleep(5)
-        report = lh.health(timeout=30)
-    assert report.ok, str(report)
+    wait_healthy(lh, 120)
     frame = lh.query("SELECT count(*) AS n, sum(id) AS total FROM iceberg.realnode.numbers")
     assert (int(frame["n"][0]), int(frame["total"][0])) == (1000, 500500)
     assert "warehouse" in {b["Name"] for b in lh.s3().list_buckets()["Buckets"]}
@@ -465,19 +474,8 @@ def test_rotated_credentials_keep_the_data_and_lock_the_old_ones_out(provisioned
     rolled = {name for layer in result.layers for name in layer.changed}
     assert {"StatefulSet/object-store", "Deployment/hive-metastore", "Deployment/trino"} <= rolled, rolled
 
-    fresh = Lakehouse(
-        mode="nodeport",
-        nodeport_host=provisioned.node.node_ip,
-        namespace=NAMESPACE,
-        kube={"kubeconfig": provisioned.node.kubeconfig, "credentials_from_secret": True},
-        connect_timeout=10,
-    )
-    deadline = time.monotonic() + 180
-    report = fresh.health(timeout=30)
-    while not report.ok and time.monotonic() < deadline:
-        time.sleep(5)
-        report = fresh.health(timeout=30)
-    assert report.ok, str(report)
+    fresh = nodeport_lakehouse(provisioned)  # reads the rotated credentials from the Secret
+    wait_healthy(fresh, 180)
     frame = fresh.query("SELECT count(*) AS n, sum(id) AS total FROM iceberg.realnode.numbers")
     assert (int(frame["n"][0]), int(frame["total"][0])) == (1000, 500500)
 

@@ -34,7 +34,7 @@ def install_password_plugin(home: Path, maven: MavenFetcher) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     artifact = MavenArtifact("io.trino", "trino-password-authenticators", version, "zip")
     try:
-        unpack_zip(_fetch(maven, artifact), target)
+        unpack_zip(maven.fetch(artifact), target)
     except ComponentError as first:
         try:
             _from_server_tarball(home, maven, version, target)
@@ -45,11 +45,6 @@ def install_password_plugin(home: Path, maven: MavenFetcher) -> Path:
             ) from None
     (target / ".complete").write_text(version)
     return target
-
-
-def _fetch(maven: MavenFetcher, artifact: MavenArtifact) -> Path:
-    maven.fetch_all([artifact])
-    return maven.path_of(artifact)
 
 
 def _from_server_tarball(home: Path, maven: MavenFetcher, version: str, target: Path) -> None:
