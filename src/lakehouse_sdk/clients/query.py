@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lakehouse_sdk._deps import require
 from lakehouse_sdk.clients.spooled import gc_paused
-from lakehouse_sdk.clients.trino_types import arrow_type, nested_type
+from lakehouse_sdk.clients.trino_types import (
+    FlatRowsDecoder,
+    arrow_type,
+    flat_rows_decoder,
+    float_values,
+    nested_type,
+)
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.settings import LakehouseSettings
 
@@ -47,6 +53,11 @@ def rows_to_batch(rows: list[list[Any]], names: list[str], types: list[str]) -> 
             arrays.append(pa.array([convert(v) for v in values], type=nested))
         elif cast:
             arrays.append(pa.array(values, type=pa.string()).cast(target))
+        elif pa.types.is_floating(target):
+            try:
+                arrays.append(pa.array(values, type=target))
+            except pa.ArrowInvalid:  # NaN and the infinities arrive as strings
+                arrays.append(pa.array(float_values(values), type=target))
         else:
             arrays.append(pa.array(values, type=target))
     return pa.RecordBatch.from_arrays(arrays, names=names)
@@ -122,6 +133,10 @@ class _Columns:
     def __init__(self) -> None:
         self.names: list[str] = []
         self.types: list[str] = []
+        self._flat: FlatRowsDecoder | None = None
+        self._flat_known = False
+        self._flat_lock = threading.Lock()
+        self.flat_decoded = 0  # segments the CSV reader took
 
     def update(self, status: Any) -> None:
         if status.columns and not self.names:
@@ -130,6 +145,17 @@ class _Columns:
 
     def to_batch(self, rows: list[list[Any]]) -> pa.RecordBatch:
         return rows_to_batch(rows, self.names, self.types)
+
+    def flat_batch(self, raw: bytes, rows: int) -> pa.RecordBatch | None:
+        """A spooled segment's JSON through the CSV reader when every column is flat (``None``: it is not)."""
+        with self._flat_lock:
+            if not self._flat_known and self.names:
+                self._flat, self._flat_known = flat_rows_decoder(self.names, self.types), True
+        batch = self._flat.decode(raw, rows) if self._flat is not None else None
+        if batch is not None:
+            with self._flat_lock:
+                self.flat_decoded += 1
+        return batch
 
 
 def _protocol_batches(
@@ -191,11 +217,12 @@ def _protocol_batches(
             columns.to_batch,
             threads=settings.trino.fetch_threads,
             describe=describe,
+            flat=columns.flat_batch,
         )
         batches.extend(fetcher.batches(segments()))
         log.debug(
             "query %s: %d rows over the spooling protocol (%s): %d segments, %d fetched from storage, "
-            "%d acknowledged, at most %d in flight",
+            "%d acknowledged, at most %d in flight, %d decoded as flat rows",
             query_id,
             sum(b.num_rows for b in batches),
             status.rows.get("encoding"),
@@ -203,6 +230,7 @@ def _protocol_batches(
             fetcher.fetched,
             fetcher.acknowledged,
             fetcher.max_in_flight,
+            columns.flat_decoded,
         )
         return batches, columns.names, columns.types
     except BaseException:

@@ -124,15 +124,29 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+FlatDecoder = Callable[[bytes, int], "pa.RecordBatch | None"]
+
+
 def decode_segment(
-    segment: Segment, data: bytes, to_batch: Callable[[list[list[Any]]], pa.RecordBatch]
+    segment: Segment,
+    data: bytes,
+    to_batch: Callable[[list[list[Any]]], pa.RecordBatch],
+    flat: FlatDecoder | None = None,
 ) -> pa.RecordBatch:
-    """Decompress and parse one segment's bytes into a record batch (``to_batch`` types the columns)."""
+    """Decompress and parse one segment's bytes into a record batch (``to_batch`` types the columns).
+
+    ``flat(raw, rows)`` is tried first: a decoder of flat columns that returns ``None`` for a segment it
+    cannot take (see :class:`lakehouse_sdk.clients.trino_types.FlatRowsDecoder`).
+    """
     import orjson
 
     if segment.size and len(data) != segment.size:
         raise ValueError(f"segment {segment.index}: got {len(data)} bytes, the server announced {segment.size}")
     raw = _decompress(segment, data)
+    if flat is not None and segment.rows:
+        batch = flat(raw, segment.rows)
+        if batch is not None:
+            return batch
     with gc_paused():
         rows = orjson.loads(raw)
         if segment.rows and len(rows) != segment.rows:
@@ -154,9 +168,11 @@ class SegmentFetcher:
         *,
         threads: int,
         describe: Callable[[Segment], str],
+        flat: FlatDecoder | None = None,
     ) -> None:
         self._get = get
         self._to_batch = to_batch
+        self._flat = flat
         self._threads = max(1, threads)
         self._describe = describe
         self._acks: list[Future[None]] = []
@@ -167,7 +183,7 @@ class SegmentFetcher:
 
     def _load(self, segment: Segment) -> pa.RecordBatch:
         if segment.data is not None:
-            return decode_segment(segment, segment.data, self._to_batch)
+            return decode_segment(segment, segment.data, self._to_batch, self._flat)
         assert segment.uri is not None
         status, body = self._get(segment.uri, dict(segment.headers))
         if status != 200:
@@ -175,7 +191,7 @@ class SegmentFetcher:
             raise QueryResultError(f"{self._describe(segment)}: HTTP {status} {text}".rstrip())
         with self._lock:
             self.fetched += 1
-        return decode_segment(segment, body, self._to_batch)
+        return decode_segment(segment, body, self._to_batch, self._flat)
 
     def _acknowledge(self, segment: Segment) -> None:
         if segment.ack_uri is None:

