@@ -247,6 +247,9 @@ class LocalSettings(_Section):
     )
     start_timeout: float = Field(300.0, gt=0, description="seconds one service may take to become healthy")
     stop_timeout: float = Field(20.0, gt=0, description="seconds before a graceful stop becomes a kill")
+    class_cache: bool = Field(
+        True, description="Trino's JVM keeps an ahead-of-time class cache in the cache dir (JDK 25+; faster starts)"
+    )
     trino_heap: Memory = Field("2G", description="Trino JVM heap (-Xmx)")
     metastore_heap: Memory = Field("512m", description="Hive Metastore JVM heap (-Xmx)")
     spark_worker_memory: Memory = Field("2g", description="memory the Spark worker offers")

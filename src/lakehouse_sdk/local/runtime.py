@@ -145,9 +145,9 @@ class LocalStack:
             state = ROOT_STATE_DIR if os.geteuid() == 0 else self.settings.local.state_path
         self.state_dir = state.expanduser()
         self.artifacts = Artifacts(self.settings, log=log)
-        self.ctx = RuntimeContext(self.settings, self.artifacts, self.state_dir)
-        self.services: dict[str, LocalService] = build_services(self.ctx)
         self._log = log or (lambda message: print(message, flush=True))
+        self.ctx = RuntimeContext(self.settings, self.artifacts, self.state_dir, say=self._log)
+        self.services: dict[str, LocalService] = build_services(self.ctx)
         self._purge_on_exit = False
 
     def __repr__(self) -> str:

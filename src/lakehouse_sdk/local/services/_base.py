@@ -12,6 +12,7 @@ import dataclasses
 import os
 import secrets
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -60,6 +61,7 @@ class RuntimeContext:
     settings: LakehouseSettings
     artifacts: Artifacts
     state: Path
+    say: Callable[[str], None] = print  # progress lines of `lakehouse up`
 
     def port(self, key: str) -> int:
         """The local port of an endpoint: ``settings.nodeports``, else the reference NodePort."""

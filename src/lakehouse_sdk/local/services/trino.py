@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from lakehouse_sdk.errors import register_secret
+from lakehouse_sdk.local._jvm_cache import ClassCache
 from lakehouse_sdk.local.services._base import Launch, LocalService
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
@@ -89,11 +90,15 @@ class Trino(LocalService):
         etc = self.ctx.conf_dir("trino")
         node = stack_config.trino_node_properties(self.ctx.stack_context)
         jvm = [line for line in (etc / "jvm.config").read_text().splitlines() if line.strip()]
+        java = [str(java_home / "bin" / "java"), "-cp", f"{home}/lib/*", *jvm]
+        class_cache: list[str] = []
+        if self.ctx.settings.local.class_cache:
+            cache = ClassCache("trino", java_home, home / "lib", self.ctx.artifacts.cache / "jvm")
+            cache.prepare(java, timeout=self.ctx.settings.local.start_timeout, say=self.ctx.say)
+            class_cache = cache.options()
         argv = [
-            str(java_home / "bin" / "java"),
-            "-cp",
-            f"{home}/lib/*",
-            *jvm,
+            *java,
+            *class_cache,
             *(f"-D{k}={v}" for k, v in node.items()),
             f"-Dlog.levels-file={etc}/log.properties",
             f"-Dconfig={etc}/config.properties",
