@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -281,13 +282,19 @@ class LocalSettings(_Section):
 
     @property
     def state_path(self) -> Path:
-        """The effective state directory."""
-        return (self.state_dir or default_state_dir()).expanduser()
+        """The effective state directory: ``state_dir``, else ``/var/lib/lakehouse-sdk`` for root, else
+        ``$XDG_STATE_HOME/lakehouse-sdk``. The stack, its clients (the CA, the driver's log) and the CLI agree."""
+        if self.state_dir is not None:
+            return self.state_dir.expanduser()
+        return ROOT_STATE_DIR if os.geteuid() == 0 else default_state_dir()
 
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/lakehouse-sdk`` (``~/.cache/lakehouse-sdk``): downloaded components."""
     return xdg("XDG_CACHE_HOME", ".cache") / "lakehouse-sdk"
+
+
+ROOT_STATE_DIR = Path("/var/lib/lakehouse-sdk")
 
 
 def default_state_dir() -> Path:

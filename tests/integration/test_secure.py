@@ -8,6 +8,7 @@ truststore at JVM start, and this process may already have one); the third-party
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -205,3 +206,53 @@ def test_plain_clients_against_tls_services_are_told_why(secure_stack: dict[str,
     to_plain = Lakehouse(_settings(secure_stack, endpoints={"minio": "https://127.0.0.1:30501"}))
     with pytest.raises(ServiceUnavailableError, match="answered in plain text"):
         to_plain.s3().list_buckets()
+
+
+NO_SECRET = """
+from lakehouse_sdk import Lakehouse
+
+# the stack's secret left out: the application asks the master for executors without authenticating
+conf = {"spark.authenticate": "false", "spark.app.name": "no-secret"}
+print("count", Lakehouse(spark={"conf": conf}).spark().range(3).count())
+"""
+
+
+def test_spark_applications_authenticate_with_the_stacks_secret(secure_stack: dict[str, str], tmp_path: Path) -> None:
+    state = Path(secure_stack["LAKEHOUSE_LOCAL__STATE_DIR"])
+    secret_file = state / "tls" / "spark-auth-secret"
+    assert secret_file.stat().st_mode & 0o077 == 0, "the Spark secret is readable by others"
+    secret = secret_file.read_text().strip()
+    master_log = (state / "logs" / "spark-master.log").read_text()
+    assert "authentication enabled" in master_log
+    # nowhere on a command line, in a log or in a configuration file other than the Connect server's (0600)
+    for pid in _pids_under(state):
+        assert secret not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    for path in (state / "logs").glob("*.log"):
+        assert secret not in path.read_text(errors="replace"), path
+    connect_conf = state / "conf" / "spark-connect" / "spark-connect.conf"
+    assert connect_conf.stat().st_mode & 0o077 == 0
+
+    # the data-path test ran Spark jobs with the secret (driver, executors); without it the master refuses
+    script = tmp_path / "no_secret.py"
+    script.write_text(NO_SECRET)
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=secure_stack, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode != 0 and "count 3" not in proc.stdout, proc.stdout[-2000:]
+    # the master drops its connections (no SASL handshake), so the application gives up after its retries
+    assert "All masters are unresponsive" in proc.stderr, proc.stderr[-6000:]
+    assert "Registering app no-secret" not in (state / "logs" / "spark-master.log").read_text()
+
+
+def _pids_under(state: Path) -> list[int]:
+    """The stack's processes (their PID files under the state directory)."""
+    pids = []
+    for pid_file in (state / "run").glob("*.pid"):
+        try:
+            pid = int(json.loads(pid_file.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            continue
+        if Path(f"/proc/{pid}").exists():
+            pids.append(pid)
+    assert pids, f"no running process recorded under {state / 'run'}"
+    return pids

@@ -77,8 +77,25 @@ def spark_conf(
     conf.update(_driver_conf(settings, master))
     conf.update(_jar_conf(settings, master))
     conf.update(_trust_conf(settings))
+    conf.update(_auth_conf(settings, master))
     conf.update(cfg.conf)
     return conf
+
+
+def _auth_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
+    """Secure mode on the local stack: ``spark.authenticate`` with the stack's shared secret (the master and
+    the worker refuse an application without it)."""
+    if not settings.secure or not _is_loopback(master.host):
+        return {}
+    from lakehouse_sdk.errors import register_secret
+
+    path = settings.local.state_path / "tls" / "spark-auth-secret"
+    try:
+        secret = path.read_text().strip()
+    except OSError:
+        return {}  # a stack that is not secure, or not started yet: the master says what it refuses
+    register_secret(secret)
+    return {"spark.authenticate": "true", "spark.authenticate.secret": secret}
 
 
 def _trust_conf(settings: LakehouseSettings) -> dict[str, str]:

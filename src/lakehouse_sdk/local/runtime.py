@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalStack", "ServiceStatus", "UpReport", "format_status"]
 
-ROOT_STATE_DIR = Path("/var/lib/lakehouse-sdk")
-
 
 @dataclass
 class ServiceTiming:
@@ -140,10 +138,7 @@ class LocalStack:
 
     def __init__(self, settings: LakehouseSettings | None = None, *, log: Any = None) -> None:
         self.settings = settings or LakehouseSettings()
-        state = self.settings.local.state_dir
-        if state is None:
-            state = ROOT_STATE_DIR if os.geteuid() == 0 else self.settings.local.state_path
-        self.state_dir = state.expanduser()
+        self.state_dir = self.settings.local.state_path
         self.artifacts = Artifacts(self.settings, log=log)
         self._log = log or (lambda message: print(message, flush=True))
         self.ctx = RuntimeContext(self.settings, self.artifacts, self.state_dir, say=self._log)

@@ -25,7 +25,7 @@ from lakehouse_sdk.stack.endpoints import ENDPOINTS
 from lakehouse_sdk.stack.secure import StackTls
 from lakehouse_sdk.tls import TRUSTSTORE_PASSWORD
 
-__all__ = ["LOOPBACK", "Launch", "LocalService", "RuntimeContext", "java_add_opens"]
+__all__ = ["LOOPBACK", "Launch", "LocalService", "RuntimeContext", "java_add_opens", "stack_secret"]
 
 LOOPBACK = "127.0.0.1"
 # secure mode: Trino's internal (node to node) HTTP port, next to its client port, on loopback only
@@ -34,9 +34,14 @@ TRINO_INTERNAL_PORT_OFFSET = 10
 
 def internal_secret(state: Path) -> str:
     """Trino's ``internal-communication.shared-secret`` of this stack (made once, kept in the state dir, 0600)."""
+    return stack_secret(state, "trino-internal-secret")
+
+
+def stack_secret(state: Path, name: str) -> str:
+    """A secret of the secure mode's, ``<state>/tls/<name>``: made once (384 random bits), 0600."""
     from lakehouse_sdk.errors import register_secret
 
-    path = state / "tls" / "trino-internal-secret"
+    path = state / "tls" / name
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

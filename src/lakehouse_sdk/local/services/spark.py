@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService
+from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService, stack_secret
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
 
-__all__ = ["SparkMaster", "SparkWorker"]
+__all__ = ["SPARK_AUTH_SECRET_ENV", "SPARK_SECRET_FILE", "SparkMaster", "SparkWorker"]
+
+SPARK_AUTH_SECRET_ENV = "_SPARK_AUTH_SECRET"  # Spark's SecurityManager reads the shared secret from it
+SPARK_SECRET_FILE = "spark-auth-secret"  # in <state>/tls
 
 
 def _master_status(url: str) -> Any:
@@ -37,6 +40,12 @@ class _Spark(LocalService):
                 "SPARK_WORKER_OPTS": "-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=3600",
             }
         )
+        if self.ctx.settings.secure:
+            # spark.authenticate: the master, the worker and every application share one secret; the daemons
+            # read it from Spark's own variable (never a command line), the worker hands it to executors so
+            for name in ("SPARK_MASTER_OPTS", "SPARK_WORKER_OPTS"):
+                env[name] += " -Dspark.authenticate=true"
+            env[SPARK_AUTH_SECRET_ENV] = stack_secret(self.ctx.state, SPARK_SECRET_FILE)
         return env
 
     def _spark_class(self) -> str:

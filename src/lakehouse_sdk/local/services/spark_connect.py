@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.errors import LakehouseError
-from lakehouse_sdk.local.services._base import LOOPBACK, Launch
-from lakehouse_sdk.local.services.spark import _Spark
+from lakehouse_sdk.local.services._base import LOOPBACK, Launch, stack_secret
+from lakehouse_sdk.local.services.spark import SPARK_SECRET_FILE, _Spark
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack import probes
@@ -18,8 +20,10 @@ __all__ = ["SparkConnect"]
 class SparkConnect(_Spark):
     """``spark-submit --class SparkConnectServer``: the driver of Connect sessions, executors on the local worker.
 
-    Its token reaches it as ``SPARK_CONNECT_AUTHENTICATE_TOKEN`` (the only process that gets it); the
-    properties file holds no secret. Ready when a Connect session with the token runs SQL on both catalogs.
+    Its token reaches it as ``SPARK_CONNECT_AUTHENTICATE_TOKEN`` (the only process that gets it). The properties
+    file (0600) holds no secret, except in secure mode ``spark.authenticate.secret``: Spark requires an
+    application of a standalone master to have it in its configuration. Ready when a Connect session with the
+    token runs SQL on both catalogs.
     """
 
     spec = COMPONENTS["spark-connect"]
@@ -44,7 +48,14 @@ class SparkConnect(_Spark):
             "spark.driver.bindAddress": LOOPBACK,
             "spark.local.dir": str(self.ctx.data_dir("spark-connect-local")),
         }
-        (conf / "spark-connect.conf").write_text(stack_config.to_properties(props))
+        if self.ctx.settings.secure:  # a Spark application of a standalone master must have it in its conf
+            props["spark.authenticate"] = "true"
+            props["spark.authenticate.secret"] = stack_secret(self.ctx.state, SPARK_SECRET_FILE)
+        path = conf / "spark-connect.conf"
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(stack_config.to_properties(props))
 
     def launch(self) -> Launch:
         env = self._env()
