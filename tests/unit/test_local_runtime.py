@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse_sdk import ComponentError, LakehouseSettings, LocalStack, PortInUseError
+from lakehouse_sdk._sections import default_state_dir
 from lakehouse_sdk.local.artifacts import Artifacts, java_version
 from lakehouse_sdk.local.process import ProcessHandle, _group_alive
 from lakehouse_sdk.local.runtime import ServiceTiming, UpReport
@@ -190,11 +191,18 @@ def test_missing_postgres_setting_is_clear(tmp_path: Path) -> None:
 
 def test_root_state_dir_is_outside_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LAKEHOUSE_LOCAL__STATE_DIR", raising=False)  # the integration session sets it
-    stack = LocalStack(LakehouseSettings())
+    settings = LakehouseSettings(secure=True)
+    stack = LocalStack(settings)
     if os.geteuid() == 0:
         assert stack.state_dir == Path("/var/lib/lakehouse-sdk")
     else:
         assert stack.state_dir.name == "lakehouse-sdk"
+    # the clients look where the stack keeps its files: the CA, the driver's log
+    assert settings.local.state_path == stack.state_dir
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert LakehouseSettings().local.state_path == Path("/var/lib/lakehouse-sdk")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert LakehouseSettings().local.state_path == default_state_dir()
 
 
 def test_progress_on_a_terminal_draws_a_bar_with_arrived_megabytes(tmp_path: Path) -> None:
