@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lakehouse_sdk.errors import ProvisionError, ProvisionTimeoutError
 from lakehouse_sdk.kube._api import KubeAPI, connect
@@ -283,9 +284,18 @@ def provisioned_settings(
 ) -> LakehouseSettings:
     """``settings`` with the provisioned stack's credentials and namespace.
 
-    Use it as ``Lakehouse(provisioned_settings())`` after provisioning with generated credentials.
+    Use it as ``Lakehouse(provisioned_settings())`` after provisioning with generated credentials. A stack in
+    secure mode also turns ``secure`` on, and ``ca_bundle`` names its CA (``ca.crt`` of the ``lakehouse-tls``
+    Secret, written to ``<state dir>/kube/<namespace>/ca.pem``); the Trino password comes with the credentials.
     """
     settings = settings or LakehouseSettings()
     ns = namespace or settings.namespace
-    updated = read_credentials(settings, namespace=ns).apply_to(settings)
-    return updated.model_copy(update={"namespace": ns})
+    from lakehouse_sdk.kube import _tls
+
+    # secure mode: the stack's CA, from its Secret, in a file of this machine's state dir
+    ca = _tls.write_client_ca(connect(settings).get("Secret", _tls.TLS_SECRET, ns), settings, ns)
+    updated = read_credentials(settings, namespace=ns).apply_to(settings, secure=ca is not None)
+    update: dict[str, Any] = {"namespace": ns}
+    if ca is not None:
+        update |= {"secure": True, "ca_bundle": ca}
+    return updated.model_copy(update=update)
