@@ -229,8 +229,12 @@ def teardown(
         _delete_labelled(api, ("PersistentVolumeClaim", "Secret"), ns, result)
     else:
         result.kept = [f"PersistentVolumeClaim/{c['metadata']['name']}" for c in claims]
-        if claims:  # the data on them was written with these credentials
+        if claims:  # the data on them was written with these credentials; the rest (secure mode's TLS) goes
             result.kept.append(f"Secret/{SECRET_NAME}")
+            for secret in api.list("Secret", ns, selector=LABEL_SELECTOR):
+                name = secret["metadata"]["name"]
+                if name != SECRET_NAME and api.delete("Secret", name, ns):
+                    result.deleted.append(f"Secret/{name}")
         else:
             _delete_labelled(api, ("Secret",), ns, result)
     say(f"deleted {len(result.deleted)} object(s); waiting for the pods to go")
