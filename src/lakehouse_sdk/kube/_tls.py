@@ -87,8 +87,9 @@ class TlsMaterial:
 
     def usable(self, names: list[str], ca_pem: bytes | None) -> bool:
         """Valid for 30 more days, covering ``names``, and (``ca_pem`` given) issued by that CA."""
-        from cryptography import x509
+        from lakehouse_sdk._deps import require
 
+        x509 = require("cryptography.x509", extra="secure", purpose="TLS certificates", package="cryptography")
         cert = x509.load_pem_x509_certificate(self.data["tls.crt"])
         now = datetime.datetime.now(datetime.timezone.utc)
         if cert.not_valid_after_utc - now < datetime.timedelta(days=30):
