@@ -35,6 +35,8 @@ def test_secure_provision_is_admitted_idempotent_and_rolls_on_a_new_certificate(
     client = provisioned_settings(settings.with_overrides(secure=False), namespace=NS)
     assert client.secure and client.ca_bundle == tmp_path / "kube" / NS / "ca.pem"
     assert client.trino.password is not None and len(client.trino.password.get_secret_value()) >= 40
+    # a classic Spark session's executors run in the worker pods: the pods' truststore, not this machine's file
+    assert "/etc/lakehouse-tls/truststore.p12" in client.spark.conf["spark.executor.extraJavaOptions"]
 
     gone = teardown(options, settings=settings, delete_data=True)
     assert "Secret/lakehouse-tls" in gone.deleted and gone.namespace_deleted

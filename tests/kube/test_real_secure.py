@@ -185,3 +185,21 @@ def test_plain_http_to_trinos_port_is_refused_with_the_sdks_error(secure: Provis
     assert plain.endpoint("trino").url.startswith("http://")
     with pytest.raises(ServiceUnavailableError, match=r"speaks TLS.*LAKEHOUSE_SECURE=true"):
         plain.query("SELECT 1")
+
+
+def test_a_classic_spark_session_here_with_executors_in_the_pods_over_tls(lh: Lakehouse) -> None:
+    """The driver (this process) trusts the CA file, the executor (the worker pod) the pod's truststore: both
+    reach the object store over https, and Trino reads what Spark wrote."""
+    from lakehouse_sdk.clients.spark import forget_stopped_sessions_file_systems
+
+    forget_stopped_sessions_file_systems()
+    spark = lh.spark(app_name="real-node-secure")
+    try:
+        hosts = spark.sparkContext.parallelize(range(4), 2).map(lambda _: socket.gethostname()).distinct().collect()
+        assert hosts and all(host.startswith("spark-worker-") for host in hosts), hosts
+        spark.sql("CREATE NAMESPACE IF NOT EXISTS iceberg.secure")
+        spark.range(1, 101).writeTo("iceberg.secure.spark_numbers").createOrReplace()
+    finally:
+        spark.stop()
+    frame = lh.query("SELECT count(*) AS n, sum(id) AS s FROM iceberg.secure.spark_numbers")
+    assert (int(frame["n"][0]), int(frame["s"][0])) == (100, 5050)

@@ -290,7 +290,8 @@ def provisioned_settings(
 
     Use it as ``Lakehouse(provisioned_settings())`` after provisioning with generated credentials. A stack in
     secure mode also turns ``secure`` on, and ``ca_bundle`` names its CA (``ca.crt`` of the ``lakehouse-tls``
-    Secret, written to ``<state dir>/kube/<namespace>/ca.pem``); the Trino password comes with the credentials.
+    Secret, written to ``<state dir>/kube/<namespace>/ca.pem``); the Trino password comes with the credentials,
+    and classic Spark sessions' executors (in the worker pods) trust the pods' truststore.
     """
     settings = settings or LakehouseSettings()
     ns = namespace or settings.namespace
@@ -302,4 +303,10 @@ def provisioned_settings(
     update: dict[str, Any] = {"namespace": ns}
     if ca is not None:
         update |= {"secure": True, "ca_bundle": ca}
+        # a classic session's executors run in the worker pods: they trust the CA from the pods' own truststore
+        from lakehouse_sdk.stack.secure import in_cluster_tls, jvm_trust_options
+
+        executor = {"spark.executor.extraJavaOptions": " ".join(jvm_trust_options(in_cluster_tls()))}
+        spark = updated.spark.model_copy(update={"conf": executor | updated.spark.conf})
+        update["spark"] = spark
     return updated.model_copy(update=update)
