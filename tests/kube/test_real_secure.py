@@ -28,9 +28,15 @@ from lakehouse_sdk import (
     teardown,
 )
 from lakehouse_sdk.kube.options import default_resources
-from lakehouse_sdk.stack.components import COMPONENTS, layers
+from lakehouse_sdk.stack.components import COMPONENTS
 from tests.kube.realnode import RealNode
-from tests.kube.test_real_stack import Provisioned, _load_images, jar_server, wait_healthy  # noqa: F401
+from tests.kube.test_real_stack import (  # noqa: F401
+    Provisioned,
+    _load_images,
+    assert_every_layer_ready,
+    jar_server,
+    wait_healthy,
+)
 
 NAMESPACE = "lakehouse-secure"
 
@@ -85,21 +91,8 @@ def lh(secure: Provisioned) -> Lakehouse:
 
 
 def test_every_layer_is_ready_and_the_network_policies_are_in_place(secure: Provisioned) -> None:
-    assert [layer.name for layer in secure.result.layers] == ["namespace", "config", *layers()]
+    assert_every_layer_ready(secure, NAMESPACE)  # the bucket Job created the buckets over https
     node = secure.node
-    pods = node.kubectl_json("get", "pods", "-n", NAMESPACE)["items"]
-    running = {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in pods if p["status"]["phase"] == "Running"}
-    assert running == {
-        "object-store",
-        "postgres",
-        "hive-metastore",
-        "spark-master",
-        "spark-worker",
-        "spark-connect",
-        "trino",
-    }
-    job = node.kubectl_json("get", "job", "minio-init", "-n", NAMESPACE)  # created the buckets over https
-    assert job["status"].get("succeeded") == 1
     policies = {p["metadata"]["name"] for p in node.kubectl_json("get", "networkpolicy", "-n", NAMESPACE)["items"]}
     assert policies == {"default-deny", *(f"lakehouse-{name}" for name in COMPONENTS)}
     secrets = {s["metadata"]["name"]: s for s in node.kubectl_json("get", "secret", "-n", NAMESPACE)["items"]}
