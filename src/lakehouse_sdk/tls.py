@@ -27,6 +27,7 @@ from lakehouse_sdk._deps import require
 __all__ = [
     "TRUSTSTORE_PASSWORD",
     "TlsFiles",
+    "ensure_ca",
     "ensure_tls",
     "password_file_line",
     "truststore_for",
@@ -160,6 +161,23 @@ def _load_ca(cert_path: Path, key_path: Path) -> tuple[Any, Any]:
     )
 
 
+def _ca(files: TlsFiles, now: datetime.datetime) -> tuple[Any, Any]:
+    if files.ca_cert.is_file() and files.ca_key.is_file():
+        ca, ca_private = _load_ca(files.ca_cert, files.ca_key)
+        if ca.not_valid_after_utc - now >= _RENEW_BEFORE:
+            return ca, ca_private
+    return _new_ca(files, now)
+
+
+def ensure_ca(directory: Path) -> TlsFiles:
+    """Only the CA in ``directory`` (``ca.pem``, ``ca.key``): kept while valid for another 30 days, else made.
+    The local stack's and the provisioned stacks' server certificates of one state dir share it."""
+    files = TlsFiles(directory)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _ca(files, datetime.datetime.now(datetime.timezone.utc))
+    return files
+
+
 def ensure_tls(
     directory: Path, names: list[str], *, ca_cert: Path | None = None, ca_key: Path | None = None
 ) -> TlsFiles:
@@ -187,12 +205,8 @@ def ensure_tls(
             raise ValueError(f"a CA certificate ({ca_cert}) needs its key to sign server certificates: set ca_key")
         ca, ca_private = _load_ca(ca_cert, ca_key)
         _write(files.ca_cert, ca.public_bytes(serialization.Encoding.PEM), 0o644)
-    elif files.ca_cert.is_file() and files.ca_key.is_file():
-        ca, ca_private = _load_ca(files.ca_cert, files.ca_key)
-        if ca.not_valid_after_utc - now < _RENEW_BEFORE:
-            ca, ca_private = _new_ca(files, now)
     else:
-        ca, ca_private = _new_ca(files, now)
+        ca, ca_private = _ca(files, now)
 
     if files.server_cert.is_file() and files.server_key.is_file() and files.truststore.is_file():
         current = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
@@ -250,11 +264,14 @@ def truststore_for(ca_pem: Path, directory: Path) -> Path:
     return path
 
 
-def password_file_line(user: str, password: str, *, iterations: int = _PBKDF2_ITERATIONS) -> str:
-    """One line of Trino's password file: ``user:iterations:salt:hash`` (PBKDF2-HMAC-SHA1, hex)."""
+def password_file_line(
+    user: str, password: str, *, iterations: int = _PBKDF2_ITERATIONS, salt: bytes | None = None
+) -> str:
+    """One line of Trino's password file: ``user:iterations:salt:hash`` (PBKDF2-HMAC-SHA1, hex); ``salt``:
+    16 bytes (default random; a fixed one makes the line reproducible, for a rendered Secret)."""
     if ":" in user or not user:
         raise ValueError(f"Trino user {user!r}: a user name in a password file cannot be empty or hold ':'")
-    salt = secrets.token_bytes(16)
+    salt = secrets.token_bytes(16) if salt is None else salt
     digest = hashlib.pbkdf2_hmac("sha1", password.encode(), salt, iterations, dklen=64)
     return f"{user}:{iterations}:{salt.hex()}:{digest.hex()}"
 

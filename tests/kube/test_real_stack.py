@@ -143,10 +143,11 @@ def lh(provisioned: Provisioned) -> Lakehouse:
     return nodeport_lakehouse(provisioned)
 
 
-def test_every_layer_became_ready_in_the_startup_order(provisioned: Provisioned) -> None:
+def assert_every_layer_ready(provisioned: Provisioned, namespace: str) -> None:
+    """Every layer in the startup order, a running pod per component, and the bucket Job done."""
     names = [layer.name for layer in provisioned.result.layers]
     assert names == ["namespace", "config", *layers()]
-    pods = provisioned.node.kubectl_json("get", "pods", "-n", NAMESPACE)["items"]
+    pods = provisioned.node.kubectl_json("get", "pods", "-n", namespace)["items"]
     running = {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in pods if p["status"]["phase"] == "Running"}
     assert running == {
         "object-store",
@@ -157,8 +158,12 @@ def test_every_layer_became_ready_in_the_startup_order(provisioned: Provisioned)
         "spark-connect",
         "trino",
     }
-    job = provisioned.node.kubectl_json("get", "job", "minio-init", "-n", NAMESPACE)
+    job = provisioned.node.kubectl_json("get", "job", "minio-init", "-n", namespace)
     assert job["status"].get("succeeded") == 1
+
+
+def test_every_layer_became_ready_in_the_startup_order(provisioned: Provisioned) -> None:
+    assert_every_layer_ready(provisioned, NAMESPACE)
 
 
 def test_health_through_the_nodeports(lh: Lakehouse) -> None:

@@ -33,7 +33,15 @@ def _pod_templates(options: ProvisionOptions) -> dict[str, Obj]:
     }
 
 
-@pytest.mark.parametrize("options", [ProvisionOptions(), ProvisionOptions(object_store="minio", persistent=True)])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ProvisionOptions(),
+        ProvisionOptions(object_store="minio", persistent=True),
+        ProvisionOptions(secure=True),  # secure mode adds an init container to PostgreSQL
+        ProvisionOptions(secure=True, object_store="minio", persistent=True),
+    ],
+)
 def test_every_pod_meets_the_restricted_pod_security_standard(options: ProvisionOptions) -> None:
     pods = _pod_templates(options)
     assert set(pods) == set(COMPONENTS)

@@ -58,6 +58,9 @@ def options_from_args(args: argparse.Namespace) -> ProvisionOptions:
         "field_manager",
         "maven_repository",
         "timeout",
+        "tls_issuer",
+        "tls_ca_cert",
+        "tls_ca_key",
     ):
         value = getattr(args, f"kube_{name}", None)
         if value is not None:
@@ -66,6 +69,10 @@ def options_from_args(args: argparse.Namespace) -> ProvisionOptions:
         values["persistent"] = True
     if getattr(args, "kube_network_policies", False):
         values["network_policies"] = True
+    if getattr(args, "kube_secure", False) or getattr(args, "kube_tls_issuer", None):
+        values["secure"] = True
+    if getattr(args, "kube_tls_names", None):
+        values["tls_names"] = tuple(args.kube_tls_names)
     if getattr(args, "kube_expose", None) is not None:
         values["exposed_endpoints"] = tuple(e.strip() for e in args.kube_expose.split(",") if e.strip())
     if getattr(args, "kube_images", None):
@@ -125,6 +132,16 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="default deny, then only the stack's own connections and ingress to the exposed endpoints",
     )
+    g.add_argument(
+        "--secure",
+        dest="kube_secure",
+        action="store_true",
+        help="secure mode (also LAKEHOUSE_SECURE=true): TLS, Trino passwords, components trusting the stack's CA",
+    )
+    g.add_argument("--tls-issuer", dest="kube_tls_issuer", metavar="[ClusterIssuer/]NAME", help="cert-manager issuer")
+    g.add_argument("--tls-ca-cert", dest="kube_tls_ca_cert", metavar="PEM", help="secure mode: your CA's certificate")
+    g.add_argument("--tls-ca-key", dest="kube_tls_ca_key", metavar="PEM", help="secure mode: your CA's key")
+    g.add_argument("--tls-name", dest="kube_tls_names", action="append", metavar="NAME", help="another name to certify")
     g.add_argument(
         "--expose",
         dest="kube_expose",

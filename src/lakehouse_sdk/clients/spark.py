@@ -163,7 +163,9 @@ def spark_session(settings: LakehouseSettings, conf: dict[str, Any]) -> SparkSes
         from lakehouse_sdk.clients._driver_logging import launch_quiet_gateway
 
         SparkContext._ensure_initialized(gateway=launch_quiet_gateway(settings, {k: str(v) for k, v in conf.items()}))
-    builder = sql.SparkSession.builder
+    # a Builder of its own: pyspark's shared SparkSession.builder keeps every option ever set on it, so an earlier
+    # session's (another stack's truststore for the executors, say) would reach this one
+    builder = sql.SparkSession.Builder()
     for key, value in conf.items():
         builder = builder.config(key, value)
     session: SparkSession = builder.getOrCreate()

@@ -34,6 +34,7 @@ KIND_PATHS: dict[str, tuple[str, str, bool]] = {
     "Job": ("/apis/batch/v1", "jobs", True),
     "ServiceAccount": ("/api/v1", "serviceaccounts", True),
     "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
+    "Certificate": ("/apis/cert-manager.io/v1", "certificates", True),  # secure mode with tls_issuer
 }
 
 

@@ -114,6 +114,12 @@ PROVISIONER_RULES: list[Obj] = [
         "resources": ["networkpolicies"],
         "verbs": ["get", "list", "create", "patch", "delete"],
     },
+    # secure mode with tls_issuer: the Certificate cert-manager issues the TLS Secret from
+    {
+        "apiGroups": ["cert-manager.io"],
+        "resources": ["certificates"],
+        "verbs": ["get", "list", "create", "patch", "delete"],
+    },
 ]
 
 

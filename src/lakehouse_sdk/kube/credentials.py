@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +21,7 @@ from lakehouse_sdk.errors import ProvisionError, register_secret
 if TYPE_CHECKING:
     from lakehouse_sdk.settings import LakehouseSettings
 
-__all__ = ["CREDENTIALS_ANNOTATION", "SECRET_KEYS", "SECRET_NAME", "Credentials"]
+__all__ = ["CREDENTIALS_ANNOTATION", "REQUIRED_KEYS", "SECRET_KEYS", "SECRET_NAME", "Credentials"]
 
 # The spooling key of the committed manifests: public, like their other development credentials (32 bytes of
 # "lakehouse-dev-trino-spooling-key", base64); provisioning generates a random one.
@@ -34,9 +35,21 @@ SECRET_KEYS = {
     "postgres_password": "postgres-password",
     "spark_connect_token": "spark-connect-token",
     "trino_spooling_key": "trino-spooling-key",
+    # secure mode: the password of ``trino.user``, and the secret that signs requests between Trino nodes
+    "trino_password": "trino-password",
+    "trino_internal_secret": "trino-internal-secret",
 }
-# generated when missing (a Secret from an older release has neither); the placeholders' own are public
-_GENERATED = ("spark_connect_token", "trino_spooling_key")
+# generated when missing (a Secret from an older release has none of them); the placeholders' own are public
+_GENERATED = ("spark_connect_token", "trino_spooling_key", "trino_password", "trino_internal_secret")
+# what an external Secret must hold (secure mode: the Trino keys as well, checked when rendering)
+REQUIRED_KEYS = tuple(key for attr, key in SECRET_KEYS.items() if attr not in _GENERATED[2:])
+# public development values of the committed manifests (like minioadmin / hive)
+_PLACEHOLDERS = {
+    "spark_connect_token": SPARK_CONNECT_DEV_TOKEN,
+    "trino_spooling_key": TRINO_SPOOLING_DEV_KEY,
+    "trino_password": "lakehouse-dev-trino-password",
+    "trino_internal_secret": "lakehouse-dev-trino-internal-secret",
+}
 Origin = Literal["placeholder", "generated", "settings", "external"]
 
 
@@ -51,14 +64,15 @@ class Credentials:
     origin: Origin = "placeholder"
     spark_connect_token: str = field(default="", repr=False)
     trino_spooling_key: str = field(default="", repr=False)
+    trino_password: str = field(default="", repr=False)
+    trino_internal_secret: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
-        if not self.spark_connect_token:
-            token = SPARK_CONNECT_DEV_TOKEN if self.origin == "placeholder" else _token()
-            object.__setattr__(self, "spark_connect_token", token)
-        if not self.trino_spooling_key:
-            key = TRINO_SPOOLING_DEV_KEY if self.origin == "placeholder" else _spooling_key()
-            object.__setattr__(self, "trino_spooling_key", key)
+        makers: dict[str, Callable[[], str]] = {"trino_spooling_key": _spooling_key, "trino_internal_secret": _secret48}
+        for attr in _GENERATED:
+            if not getattr(self, attr) and self.origin != "external":
+                value = _PLACEHOLDERS[attr] if self.origin == "placeholder" else makers.get(attr, _token)()
+                object.__setattr__(self, attr, value)
         if self.origin != "placeholder":
             for value in self.values().values():
                 register_secret(value)
@@ -75,7 +89,7 @@ class Credentials:
         access = "LH" + "".join(secrets.choice(upper) for _ in range(18))
         secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
-        return cls(access, secret, password, "generated", _token(), _spooling_key())
+        return cls(access, secret, password, "generated", _token(), _spooling_key(), _token())
 
     @classmethod
     def from_settings(cls, settings: LakehouseSettings) -> Credentials:
@@ -86,6 +100,7 @@ class Credentials:
             settings.postgres.password.get_secret_value(),
             "settings",
             settings.spark.connect_token.get_secret_value(),
+            trino_password=settings.trino.password.get_secret_value() if settings.trino.password else "",
         )
 
     @classmethod
@@ -101,13 +116,13 @@ class Credentials:
         origins: dict[str, Origin] = {"placeholder": "placeholder", "generated": "generated", "external": "external"}
         origin = origins.get(found, "settings")
         if external:
-            missing = [key for key in SECRET_KEYS.values() if key not in data]
+            missing = [key for key in REQUIRED_KEYS if key not in data]
             if missing:
                 namespace = (secret.get("metadata") or {}).get("namespace", "?")
                 raise ProvisionError(
                     f"credentials='external': Secret {SECRET_NAME} in namespace {namespace} has no key "
                     f"{', '.join(map(repr, missing))}. Add them where the Secret is managed (it needs "
-                    f"{', '.join(SECRET_KEYS.values())}); lakehouse-sdk never writes an external Secret."
+                    f"{', '.join(REQUIRED_KEYS)}); lakehouse-sdk never writes an external Secret."
                 )
         # a Secret from an older release has no Connect token or spooling key: they are generated (then stored)
         keys = {attr: key for attr, key in SECRET_KEYS.items() if attr not in _GENERATED or key in data}
@@ -126,10 +141,12 @@ class Credentials:
 
     def secret_data(self) -> dict[str, str]:
         """The Secret's ``data`` (base64)."""
-        return {key: base64.b64encode(getattr(self, attr).encode()).decode() for attr, key in SECRET_KEYS.items()}
+        values = self.values().items()
+        return {SECRET_KEYS[attr]: base64.b64encode(value.encode()).decode() for attr, value in values if value}
 
-    def apply_to(self, settings: LakehouseSettings) -> LakehouseSettings:
-        """A copy of ``settings`` that uses these credentials (what ``Lakehouse()`` needs after provisioning)."""
+    def apply_to(self, settings: LakehouseSettings, *, secure: bool | None = None) -> LakehouseSettings:
+        """A copy of ``settings`` that uses these credentials (what ``Lakehouse()`` needs after provisioning);
+        with ``secure`` (default ``settings.secure``) also the Trino password."""
         from pydantic import SecretStr
 
         s3 = settings.s3.model_copy(
@@ -137,12 +154,19 @@ class Credentials:
         )
         postgres = settings.postgres.model_copy(update={"password": SecretStr(self.postgres_password)})
         spark = settings.spark.model_copy(update={"connect_token": SecretStr(self.spark_connect_token)})
-        return settings.model_copy(update={"s3": s3, "postgres": postgres, "spark": spark})
+        update: dict[str, Any] = {"s3": s3, "postgres": postgres, "spark": spark}
+        if self.trino_password and (settings.secure if secure is None else secure):  # Trino asks for it only then
+            update["trino"] = settings.trino.model_copy(update={"password": SecretStr(self.trino_password)})
+        return settings.model_copy(update=update)
 
 
 def _spooling_key() -> str:
     """Trino's ``protocol.spooling.shared-secret-key``: 256 random bits, base64."""
     return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _secret48() -> str:
+    return secrets.token_urlsafe(48)
 
 
 def _token() -> str:

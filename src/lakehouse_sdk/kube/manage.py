@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lakehouse_sdk.errors import ProvisionError, ProvisionTimeoutError
 from lakehouse_sdk.kube._api import KubeAPI, connect
@@ -228,8 +229,12 @@ def teardown(
         _delete_labelled(api, ("PersistentVolumeClaim", "Secret"), ns, result)
     else:
         result.kept = [f"PersistentVolumeClaim/{c['metadata']['name']}" for c in claims]
-        if claims:  # the data on them was written with these credentials
+        if claims:  # the data on them was written with these credentials; the rest (secure mode's TLS) goes
             result.kept.append(f"Secret/{SECRET_NAME}")
+            for secret in api.list("Secret", ns, selector=LABEL_SELECTOR):
+                name = secret["metadata"]["name"]
+                if name != SECRET_NAME and api.delete("Secret", name, ns):
+                    result.deleted.append(f"Secret/{name}")
         else:
             _delete_labelled(api, ("Secret",), ns, result)
     say(f"deleted {len(result.deleted)} object(s); waiting for the pods to go")
@@ -283,9 +288,25 @@ def provisioned_settings(
 ) -> LakehouseSettings:
     """``settings`` with the provisioned stack's credentials and namespace.
 
-    Use it as ``Lakehouse(provisioned_settings())`` after provisioning with generated credentials.
+    Use it as ``Lakehouse(provisioned_settings())`` after provisioning with generated credentials. A stack in
+    secure mode also turns ``secure`` on, and ``ca_bundle`` names its CA (``ca.crt`` of the ``lakehouse-tls``
+    Secret, written to ``<state dir>/kube/<namespace>/ca.pem``); the Trino password comes with the credentials,
+    and classic Spark sessions' executors (in the worker pods) trust the pods' truststore.
     """
     settings = settings or LakehouseSettings()
     ns = namespace or settings.namespace
-    updated = read_credentials(settings, namespace=ns).apply_to(settings)
-    return updated.model_copy(update={"namespace": ns})
+    from lakehouse_sdk.kube import _tls
+
+    # secure mode: the stack's CA, from its Secret, in a file of this machine's state dir
+    ca = _tls.write_client_ca(connect(settings).get("Secret", _tls.TLS_SECRET, ns), settings, ns)
+    updated = read_credentials(settings, namespace=ns).apply_to(settings, secure=ca is not None)
+    update: dict[str, Any] = {"namespace": ns}
+    if ca is not None:
+        update |= {"secure": True, "ca_bundle": ca}
+        # a classic session's executors run in the worker pods: they trust the CA from the pods' own truststore
+        from lakehouse_sdk.stack.secure import in_cluster_tls, jvm_trust_options
+
+        executor = {"spark.executor.extraJavaOptions": " ".join(jvm_trust_options(in_cluster_tls()))}
+        spark = updated.spark.model_copy(update={"conf": executor | updated.spark.conf})
+        update["spark"] = spark
+    return updated.model_copy(update=update)

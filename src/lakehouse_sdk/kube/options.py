@@ -7,7 +7,9 @@ typo fails before anything touches a cluster.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -143,6 +145,14 @@ class ProvisionOptions(_Model):
         exposed_endpoints: with ``network_policies``, the endpoint keys reachable from outside the stack's pods
             (``None``: every endpoint with a NodePort, as in the reference architecture). Narrow it, e.g. to
             ``("trino", "minio", "spark-connect")``, to keep PostgreSQL and the metastore to the stack itself.
+        secure: secure mode (settings ``secure``): TLS for Trino, the object store's S3 API and PostgreSQL,
+            Trino password authentication, every component trusting the stack's CA (``kube/_tls.py``).
+        tls_issuer: secure mode with a cert-manager ``Certificate`` for this Issuer (``NAME``,
+            ``Issuer/NAME`` or ``ClusterIssuer/NAME``) instead of certificates made by the SDK.
+        tls_ca_cert, tls_ca_key: secure mode with a CA of your own (PEM files) signing the server certificate
+            (default: the CA of the settings' state dir, ``<state dir>/tls``, shared with the local stack).
+        tls_names: more names and addresses for the server certificate, beside the in-cluster DNS names and
+            ``localhost`` (:meth:`for_settings` adds ``nodeport_host``).
         field_manager: server-side apply field manager.
         timeout: seconds each layer may take to become ready.
         poll_interval: seconds between readiness checks.
@@ -171,6 +181,11 @@ class ProvisionOptions(_Model):
     maven_repository: str = Field(default_factory=lambda: MAVEN_CENTRAL)
     network_policies: bool = False
     exposed_endpoints: tuple[str, ...] | None = None
+    secure: bool = False
+    tls_issuer: str | None = None
+    tls_ca_cert: Path | None = None
+    tls_ca_key: Path | None = None
+    tls_names: tuple[str, ...] = ()
     field_manager: str = "lakehouse-sdk"
     timeout: float = Field(default=600.0, gt=0)
     poll_interval: float = Field(default=2.0, gt=0, le=60)
@@ -241,6 +256,28 @@ class ProvisionOptions(_Model):
             raise ValueError(f"unknown component(s) {', '.join(unknown)}; components are: {', '.join(COMPONENTS)}")
         return {**default_resources(), **value}
 
+    @field_validator("tls_issuer")
+    @classmethod
+    def _issuer(cls, value: str | None) -> str | None:
+        if value is not None:
+            kind, _, name = value.rpartition("/")
+            if kind not in ("", "Issuer", "ClusterIssuer") or not re.fullmatch(r"[a-z0-9]([-.a-z0-9]*[a-z0-9])?", name):
+                raise ValueError(f"{value!r}: write the issuer as NAME, Issuer/NAME or ClusterIssuer/NAME")
+        return value
+
+    @model_validator(mode="after")
+    def _secure_mode(self) -> ProvisionOptions:
+        if (self.tls_ca_cert is None) != (self.tls_ca_key is None):
+            raise ValueError("tls_ca_cert and tls_ca_key go together: the CA's certificate and its key (PEM)")
+        if self.tls_issuer and self.tls_ca_cert:
+            raise ValueError("tls_issuer (cert-manager) and tls_ca_cert (a CA of your own) exclude each other")
+        if self.secure and self.trino_workers:
+            raise ValueError(
+                "secure mode runs a single Trino coordinator for now (trino_workers=0): its workers would need "
+                "the internal HTTPS of Trino, which this release does not set up"
+            )
+        return self
+
     @model_validator(mode="after")
     def _warehouse_created(self) -> ProvisionOptions:
         if self.warehouse_bucket not in self.buckets:
@@ -254,6 +291,10 @@ class ProvisionOptions(_Model):
         update: dict[str, Any] = {}
         if "namespace" not in self.model_fields_set:
             update["namespace"] = settings.namespace
+        if "secure" not in self.model_fields_set and settings.secure:
+            update["secure"] = True
+        if (self.secure or update.get("secure")) and settings.nodeport_host not in self.tls_names:
+            update["tls_names"] = (*self.tls_names, settings.nodeport_host)
         for field, (section, name) in _STACK_FIELDS.items():
             if field not in self.model_fields_set:
                 value = getattr(getattr(settings, section), name)
@@ -264,8 +305,11 @@ class ProvisionOptions(_Model):
         return type(self).build(**values, **update)
 
     def stack_values(self) -> StackValues:
-        """The values that shape the services' configuration files."""
-        return StackValues(
+        """The values that shape the services' configuration files (in secure mode: the TLS files as the
+        pods see them)."""
+        from lakehouse_sdk.stack.secure import in_cluster_tls
+
+        values = StackValues(
             self.region,
             self.warehouse_bucket,
             self.postgres_database,
@@ -275,6 +319,7 @@ class ProvisionOptions(_Model):
             spooling_bucket=self.spooling_bucket,
             spooling_encryption=self.object_store == "seaweedfs",
         )
+        return dataclasses.replace(values, tls=in_cluster_tls()) if self.secure else values
 
     @classmethod
     def build(cls, **values: Any) -> ProvisionOptions:

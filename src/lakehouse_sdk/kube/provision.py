@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse_sdk.errors import ProvisionError, ProvisionTimeoutError
+from lakehouse_sdk.kube import _tls
 from lakehouse_sdk.kube._api import KubeAPI, connect
 from lakehouse_sdk.kube._readiness import WORKLOAD_KINDS, diagnose, pod_problems, readiness, selector_of
-from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, SECRET_KEYS, SECRET_NAME, Credentials
+from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, REQUIRED_KEYS, SECRET_NAME, Credentials
 from lakehouse_sdk.kube.manage import (
     ComponentStatus,
     TeardownResult,
@@ -72,6 +73,8 @@ class ProvisionResult:
     service_type: str
     layers: list[LayerResult] = field(default_factory=list)
     seconds: float = 0.0
+    # secure mode: where this machine keeps the stack's CA (clients: ca_bundle, or provisioned_settings())
+    ca_file: str | None = None
 
     @property
     def changed(self) -> list[str]:
@@ -83,6 +86,8 @@ class ProvisionResult:
             f"lakehouse ready in namespace {self.namespace!r} ({self.cluster}) after {self.seconds:.1f}s; "
             f"{len(self.changed)} object(s) changed; credentials: {self.credentials} (in Secret {SECRET_NAME})"
         ]
+        if self.ca_file:
+            lines.append(f"  secure mode: TLS and Trino passwords; the stack's CA is in {self.ca_file}")
         for spec in ENDPOINTS.values():
             where = f"NodePort {spec.node_port}" if self.service_type == "NodePort" else "ClusterIP only"
             address = f"{spec.dns_name}.{self.namespace}.svc:{spec.port}"
@@ -103,13 +108,29 @@ def _resolve_credentials(api: KubeAPI, options: ProvisionOptions, settings: Lake
             raise ProvisionError(
                 f"credentials='external': there is no Secret {SECRET_NAME} in namespace {ns} ({api.where}). "
                 "Create it first, where it is managed (External Secrets, Sealed Secrets, a vault), with the keys "
-                f"{', '.join(SECRET_KEYS.values())}; or provision with credentials='generate'."
+                f"{', '.join(REQUIRED_KEYS)}; or provision with credentials='generate'."
             )
         return Credentials.from_secret(existing, external=True)
     origin = ((existing or {}).get("metadata", {}).get("annotations") or {}).get(CREDENTIALS_ANNOTATION)
     if existing is not None and origin == "generated":
         return Credentials.from_secret(existing)
     return Credentials.generate()
+
+
+def _client_ca(api: KubeAPI, options: ProvisionOptions, settings: LakehouseSettings, say: Progress) -> str:
+    """Write the CA of ``lakehouse-tls`` for this machine's clients; with cert-manager, once it has issued."""
+    deadline = time.monotonic() + options.timeout
+    while (path := _tls.write_client_ca(api.get("Secret", _tls.TLS_SECRET, options.namespace), settings,
+                                        options.namespace)) is None:  # fmt: skip
+        if time.monotonic() > deadline:
+            raise ProvisionTimeoutError(
+                f"secure mode: Secret {_tls.TLS_SECRET} in namespace {options.namespace} has no ca.crt after "
+                f"{options.timeout:.0f}s; cert-manager's Certificate {_tls.TLS_SECRET} (issuer "
+                f"{options.tls_issuer}) has not issued. Check it with `kubectl describe certificate`."
+            )
+        say(f"  waiting for Secret {_tls.TLS_SECRET} (cert-manager)")
+        time.sleep(options.poll_interval)
+    return str(path)
 
 
 def _apply(api: KubeAPI, obj: Obj, *, field_manager: str) -> bool:
@@ -245,7 +266,8 @@ def provision_with(
     start = time.monotonic()
     credentials = credentials or _resolve_credentials(api, options, settings, ns)
     result = ProvisionResult(ns, api.where, credentials.origin, options.service_type)
-    layers = render(options, credentials=credentials)
+    tls = _tls.resolve_material(api.get("Secret", _tls.TLS_SECRET, ns), options, settings) if options.secure else None
+    layers = render(options, credentials=credentials, tls=tls, trino_user=settings.trino.user)
     for index, layer in enumerate(layers, 1):
         layer_start = time.monotonic()
         say(f"[{index}/{len(layers)}] {layer.name}")
@@ -254,6 +276,8 @@ def provision_with(
         else:
             changed = [_ref(o) for o in layer.objects if _apply(api, o, field_manager=options.field_manager)]
         _wait_layer(api, layer, options, ns, say)
+        if layer.name == "config" and options.secure:
+            result.ca_file = _client_ca(api, options, settings, say)
         seconds = time.monotonic() - layer_start
         result.layers.append(LayerResult(layer.name, [_ref(o) for o in layer.objects], changed, seconds))
         say(f"  ready in {seconds:.1f}s ({len(changed)} changed: {', '.join(changed) or 'none'})")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse_sdk.kube import _network, _security, _spark
+from lakehouse_sdk.kube import _network, _security, _spark, _tls
 from lakehouse_sdk.kube import _workloads as w
 from lakehouse_sdk.kube.credentials import CREDENTIALS_ANNOTATION, SECRET_NAME, Credentials
 from lakehouse_sdk.kube.options import ProvisionOptions
@@ -27,6 +27,7 @@ from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec
 from lakehouse_sdk.stack.components import layers as stack_layers
 from lakehouse_sdk.stack.endpoints import ENDPOINTS
+from lakehouse_sdk.stack.secure import trino_password_authenticator
 
 __all__ = [
     "CONFIG_HASH_ANNOTATION",
@@ -96,6 +97,9 @@ def config_maps(options: ProvisionOptions) -> dict[str, Obj]:
     if ctx.values.spooling:
         props = stack_config.trino_spooling_manager_properties(ctx)
         trino["spooling-manager.properties"] = stack_config.to_properties(props)
+    if ctx.values.tls is not None:  # secure mode: the file authenticator (the password file is in a Secret)
+        props = trino_password_authenticator(ctx.values.tls)
+        trino["password-authenticator.properties"] = stack_config.to_properties(props)
     hadoop = {
         "core-site.xml": stack_config.to_hadoop_xml(stack_config.core_site(ctx)),
         "metastore-site.xml": stack_config.to_hadoop_xml(stack_config.metastore_site(ctx)),
@@ -203,23 +207,37 @@ def _component_objects(
         objects.append(_stateful(options, spec.name, _CONTAINERS[spec.name](options), size, config_hash))
     else:
         objects.append(_workload(spec.workload, spec.name, spec.name, options, _PODS[spec.name](options), config_hash))
+    if options.secure:
+        _tls.secure_pod(spec.name, objects[-1]["spec"]["template"]["spec"], options)
     return objects
 
 
-def render(options: ProvisionOptions, *, credentials: Credentials | None = None) -> list[Layer]:
+def render(
+    options: ProvisionOptions,
+    *,
+    credentials: Credentials | None = None,
+    tls: _tls.TlsMaterial | None = None,
+    trino_user: str = "trino",
+) -> list[Layer]:
     """Every object of the stack, in startup-order layers (derived from the component specs' dependencies).
 
     Args:
         options: what to deploy.
         credentials: the values of the ``lakehouse-credentials`` Secret; ``None`` renders the public
             development placeholders (as in the committed ``manifests/``).
+        tls: secure mode: the contents of the ``lakehouse-tls`` Secret (``provision()`` makes them); ``None``
+            renders no such Secret (it must exist, or ``options.tls_issuer`` has cert-manager write it).
+        trino_user: secure mode: the Trino user of the password file (settings ``trino.user``).
 
     Returns:
         The layers, in the order they must be applied and become ready.
     """
     creds = credentials or Credentials.placeholder()
-    secret_hash = creds.values()
+    secret_hash: Any = creds.values()
     cms = config_maps(options)
+    secure = _tls.secure_objects(options, creds, tls, _meta, trino_user) if options.secure else []
+    if secure:  # pods roll when a certificate or the Trino password file changes
+        secret_hash = [secret_hash, tls.digest() if tls else options.tls_issuer, secure[0]["data"]]
     ns_meta = _meta(options.namespace, None)
     ns_meta["labels"] |= _security.pod_security_labels()
     ns_meta["annotations"] = {NAMESPACE_ANNOTATION: "true"}
@@ -227,7 +245,7 @@ def render(options: ProvisionOptions, *, credentials: Credentials | None = None)
     account = _security.workload_service_account(options.namespace, _meta(_security.WORKLOAD_SERVICE_ACCOUNT, None))
     # an external Secret is created and kept up to date elsewhere: only its values' hash goes into the pods
     secret = [] if creds.origin == "external" else [_secret(options, creds)]
-    out = [Layer("namespace", [namespace]), Layer("config", [account, *secret, *cms.values()])]
+    out = [Layer("namespace", [namespace]), Layer("config", [account, *secret, *secure, *cms.values()])]
     for layer, names in stack_layers().items():
         objects = [obj for name in names for obj in _component_objects(options, COMPONENTS[name], secret_hash, cms)]
         out.append(Layer(layer, objects))
@@ -254,9 +272,11 @@ def _policies(options: ProvisionOptions, objects: list[Obj]) -> list[Obj]:
     )
 
 
-def render_objects(options: ProvisionOptions, *, credentials: Credentials | None = None) -> list[Obj]:
+def render_objects(
+    options: ProvisionOptions, *, credentials: Credentials | None = None, tls: _tls.TlsMaterial | None = None
+) -> list[Obj]:
     """:func:`render`, flattened in apply order."""
-    return [obj for layer in render(options, credentials=credentials) for obj in layer.objects]
+    return [obj for layer in render(options, credentials=credentials, tls=tls) for obj in layer.objects]
 
 
 def to_yaml(objects: list[Obj]) -> str:

@@ -124,8 +124,9 @@ class StackContext:
         s3, hms, pg, trino, master, connect = (
             ENDPOINTS[k] for k in ("minio", "hive-metastore", "postgres", "trino", "spark-master", "spark-connect")
         )
+        scheme = "https" if values.tls else "http"
         return cls(
-            s3_endpoint=f"http://{s3.dns_name}:{s3.port}",
+            s3_endpoint=f"{scheme}://{s3.dns_name}:{s3.port}",
             metastore_uri=f"thrift://{hms.dns_name}:{hms.port}",
             postgres_host=pg.dns_name,
             postgres_port=pg.port,

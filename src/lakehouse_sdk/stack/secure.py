@@ -16,7 +16,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["StackTls", "jdbc_ssl_query", "jvm_trust_options", "postgres_ssl_settings", "trino_https_properties"]
+__all__ = [
+    "StackTls",
+    "in_cluster_tls",
+    "jdbc_ssl_query",
+    "jvm_trust_options",
+    "postgres_hba",
+    "postgres_ssl_settings",
+    "trino_https_properties",
+    "trino_password_authenticator",
+]
+
+# Trino's internal (node to node) HTTP port: the client port + 10, never a client endpoint
+TRINO_INTERNAL_PORT_OFFSET = 10
+# On Kubernetes: where every pod mounts the ``lakehouse-tls`` Secret, and Trino the ``lakehouse-trino-users`` one
+IN_CLUSTER_TLS_DIR = "/etc/lakehouse-tls"
+IN_CLUSTER_USERS_DIR = "/etc/lakehouse-trino-users"
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,24 @@ class StackTls:
     trino_password_file: str
     # Trino's internal (node to node) HTTP port: loopback only, never a client endpoint
     trino_internal_port: int
+
+
+def in_cluster_tls() -> StackTls:
+    """The secure mode's files as the pods of a Kubernetes stack see them (the ``lakehouse-tls`` Secret's keys,
+    which are cert-manager's: ``ca.crt``, ``tls.crt``, ``tls.key``, ``tls-combined.pem``, ``truststore.p12``)."""
+    from lakehouse_sdk.stack.endpoints import ENDPOINTS
+    from lakehouse_sdk.tls import TRUSTSTORE_PASSWORD
+
+    return StackTls(
+        ca_cert=f"{IN_CLUSTER_TLS_DIR}/ca.crt",
+        truststore=f"{IN_CLUSTER_TLS_DIR}/truststore.p12",
+        truststore_password=TRUSTSTORE_PASSWORD,
+        server_cert=f"{IN_CLUSTER_TLS_DIR}/tls.crt",
+        server_key=f"{IN_CLUSTER_TLS_DIR}/tls.key",
+        server_bundle=f"{IN_CLUSTER_TLS_DIR}/tls-combined.pem",
+        trino_password_file=f"{IN_CLUSTER_USERS_DIR}/password.db",
+        trino_internal_port=ENDPOINTS["trino"].port + TRINO_INTERNAL_PORT_OFFSET,
+    )
 
 
 def jvm_trust_options(tls: StackTls | None) -> list[str]:
@@ -63,6 +96,17 @@ def postgres_ssl_settings(cert_file: str, key_file: str) -> dict[str, str]:
     }
 
 
+def postgres_hba(networks: tuple[str, ...], *, local_socket: bool = False) -> str:
+    """``pg_hba.conf`` of secure mode: TLS and SCRAM passwords from ``networks``, every plain TCP connection
+    rejected; ``local_socket``: also SCRAM over the Unix socket (a container's own scripts and init)."""
+    lines = ["# secure mode (lakehouse-sdk): TLS and SCRAM passwords only"]
+    if local_socket:
+        lines.append("local all all scram-sha-256")
+    lines += [f"hostssl all all {network} scram-sha-256" for network in networks]
+    lines.append("hostnossl all all all reject")
+    return "\n".join(lines) + "\n"
+
+
 def trino_https_properties(tls: StackTls, client_port: int, shared_secret: str) -> dict[str, str]:
     """``config.properties`` of a coordinator in secure mode: HTTPS and passwords on the client port."""
     return {
@@ -74,3 +118,8 @@ def trino_https_properties(tls: StackTls, client_port: int, shared_secret: str) 
         "internal-communication.shared-secret": shared_secret,
         "discovery.uri": f"http://127.0.0.1:{tls.trino_internal_port}",
     }
+
+
+def trino_password_authenticator(tls: StackTls) -> dict[str, str]:
+    """``password-authenticator.properties``: Trino's ``file`` authenticator on the stack's password file."""
+    return {"password-authenticator.name": "file", "file.password-file": tls.trino_password_file}

@@ -22,14 +22,12 @@ from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec
 from lakehouse_sdk.stack.endpoints import ENDPOINTS
-from lakehouse_sdk.stack.secure import StackTls
+from lakehouse_sdk.stack.secure import TRINO_INTERNAL_PORT_OFFSET, StackTls
 from lakehouse_sdk.tls import TRUSTSTORE_PASSWORD
 
 __all__ = ["LOOPBACK", "Launch", "LocalService", "RuntimeContext", "java_add_opens", "stack_secret"]
 
 LOOPBACK = "127.0.0.1"
-# secure mode: Trino's internal (node to node) HTTP port, next to its client port, on loopback only
-TRINO_INTERNAL_PORT_OFFSET = 10
 
 
 def internal_secret(state: Path) -> str:

@@ -13,7 +13,7 @@ from lakehouse_sdk.local.process import demote
 from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService
 from lakehouse_sdk.local.sources import postgres_version
 from lakehouse_sdk.stack.components import COMPONENTS
-from lakehouse_sdk.stack.secure import StackTls, postgres_ssl_settings
+from lakehouse_sdk.stack.secure import StackTls, postgres_hba, postgres_ssl_settings
 
 __all__ = ["Postgres"]
 
@@ -154,12 +154,7 @@ class Postgres(LocalService):
         key.chmod(0o600)
         shutil.copyfile(tls.server_cert, cert)
         hba = directory / "pg_hba.conf"
-        hba.write_text(
-            "# secure mode (lakehouse-sdk): TLS and SCRAM passwords only\n"
-            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
-            "hostssl all all ::1/128 scram-sha-256\n"
-            "hostnossl all all all reject\n"
-        )
+        hba.write_text(postgres_hba(("127.0.0.1/32", "::1/128")))
         for path in (directory, key, cert, hba):
             self._chown(path)
         return {**postgres_ssl_settings(str(cert), str(key)), "hba_file": str(hba)}

@@ -15,6 +15,7 @@ from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
+from lakehouse_sdk.stack.secure import trino_password_authenticator
 
 __all__ = ["Trino", "write_password_file"]
 
@@ -70,8 +71,7 @@ class Trino(LocalService):
 
             install_password_plugin(self.ctx.artifacts.trino_home(), self.ctx.artifacts.maven)
             write_password_file(Path(tls.trino_password_file), self.ctx.settings)
-            props = {"password-authenticator.name": "file", "file.password-file": tls.trino_password_file}
-            authenticator.write_text(stack_config.to_properties(props))
+            authenticator.write_text(stack_config.to_properties(trino_password_authenticator(tls)))
         manager = etc / "spooling-manager.properties"
         manager.unlink(missing_ok=True)
         if ctx.values.spooling:
