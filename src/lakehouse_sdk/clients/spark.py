@@ -84,12 +84,14 @@ def spark_conf(
 
 def _auth_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
     """Secure mode on the local stack: ``spark.authenticate`` with the stack's shared secret (the master and
-    the worker refuse an application without it)."""
-    if not settings.secure or not _is_loopback(master.host):
+    the worker refuse an application without it). Only for a master on this machine while the local stack's
+    master runs: a cluster's master behind local NodePorts (kind) does not authenticate applications."""
+    state = settings.local.state_path
+    if not settings.secure or not _is_loopback(master.host) or not (state / "run" / "spark-master.pid").is_file():
         return {}
     from lakehouse_sdk.errors import register_secret
 
-    path = settings.local.state_path / "tls" / "spark-auth-secret"
+    path = state / "tls" / "spark-auth-secret"
     try:
         secret = path.read_text().strip()
     except OSError:
@@ -146,6 +148,9 @@ def _jar_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
     return {"spark.jars.packages": ",".join(a.package_coordinate for a in packages)}
 
 
+_LAUNCH_KEYS: set[str] = set()  # the configuration the driver's JVM was started with (its system properties)
+
+
 def spark_session(settings: LakehouseSettings, conf: dict[str, Any]) -> SparkSession:
     """Create (or return the active) SparkSession with ``conf``.
 
@@ -163,8 +168,15 @@ def spark_session(settings: LakehouseSettings, conf: dict[str, Any]) -> SparkSes
         from lakehouse_sdk.clients._driver_logging import launch_quiet_gateway
 
         SparkContext._ensure_initialized(gateway=launch_quiet_gateway(settings, {k: str(v) for k, v in conf.items()}))
-    # a Builder of its own: pyspark's shared SparkSession.builder keeps every option ever set on it, so an earlier
-    # session's (another stack's truststore for the executors, say) would reach this one
+        _LAUNCH_KEYS.update(conf)
+    elif _LAUNCH_KEYS and SparkContext._active_spark_context is None:
+        # the JVM keeps the first session's configuration as system properties (spark-submit passed it as
+        # --conf), and every later SparkConf loads them: what this session does not set must not come from an
+        # earlier one (another stack's credentials, or its truststore for the executors)
+        system = SparkContext._jvm.java.lang.System  # type: ignore[union-attr]
+        for key in _LAUNCH_KEYS.difference(conf):
+            system.clearProperty(key)
+        _LAUNCH_KEYS.intersection_update(conf)
     builder = sql.SparkSession.Builder()
     for key, value in conf.items():
         builder = builder.config(key, value)
