@@ -7,8 +7,11 @@ The node's bridge CNI does not enforce NetworkPolicies: they are checked to be i
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -180,19 +183,45 @@ def test_plain_http_to_trinos_port_is_refused_with_the_sdks_error(secure: Provis
         plain.query("SELECT 1")
 
 
-def test_a_classic_spark_session_here_with_executors_in_the_pods_over_tls(lh: Lakehouse) -> None:
-    """The driver (this process) trusts the CA file, the executor (the worker pod) the pod's truststore: both
-    reach the object store over https, and Trino reads what Spark wrote."""
-    from lakehouse_sdk.clients.spark import forget_stopped_sessions_file_systems
+SPARK_SCRIPT = """
+import json, socket, sys
+from lakehouse_sdk import Lakehouse
 
-    forget_stopped_sessions_file_systems()
-    spark = lh.spark(app_name="real-node-secure")
-    try:
-        hosts = spark.sparkContext.parallelize(range(4), 2).map(lambda _: socket.gethostname()).distinct().collect()
-        assert hosts and all(host.startswith("spark-worker-") for host in hosts), hosts
-        spark.sql("CREATE NAMESPACE IF NOT EXISTS iceberg.secure")
-        spark.range(1, 101).writeTo("iceberg.secure.spark_numbers").createOrReplace()
-    finally:
-        spark.stop()
+spark = Lakehouse(**json.loads(sys.argv[1])).spark(app_name="real-node-secure")
+try:
+    hosts = spark.sparkContext.parallelize(range(4), 2).map(lambda _: socket.gethostname()).distinct().collect()
+    print("hosts", ",".join(sorted(hosts)))
+    spark.sql("CREATE NAMESPACE IF NOT EXISTS iceberg.secure")
+    spark.range(1, 101).writeTo("iceberg.secure.spark_numbers").createOrReplace()
+finally:
+    spark.stop()
+"""
+
+
+def test_a_classic_spark_session_here_with_executors_in_the_pods_over_tls(
+    secure: Provisioned, lh: Lakehouse, tmp_path: Path
+) -> None:
+    """The driver (a process of its own) trusts the CA file, the executor (the worker pod) the pod's truststore:
+    both reach the object store over https, and Trino reads what Spark wrote.
+
+    A process of its own, as a user's script or notebook is: a driver's JVM takes its trust store when it starts
+    (``spark.driver.extraJavaOptions``), and in a full test run this process already has one, started for the
+    plain local stack."""
+    script = tmp_path / "secure_spark.py"
+    script.write_text(SPARK_SCRIPT)
+    values = {
+        "mode": "nodeport",
+        "nodeport_host": secure.node.node_ip,
+        "namespace": NAMESPACE,
+        "kube": {"kubeconfig": str(secure.node.kubeconfig), "credentials_from_secret": True},
+        "local": {"state_dir": str(secure.settings.local.state_path)},
+        "connect_timeout": 10,
+    }
+    proc = subprocess.run(
+        [sys.executable, str(script), json.dumps(values)], capture_output=True, text=True, timeout=900, check=False
+    )
+    assert proc.returncode == 0, f"{proc.stdout[-2000:]}\n{proc.stderr[-5000:]}"
+    hosts = next(line for line in proc.stdout.splitlines() if line.startswith("hosts ")).split(" ", 1)[1]
+    assert hosts and all(host.startswith("spark-worker-") for host in hosts.split(",")), hosts
     frame = lh.query("SELECT count(*) AS n, sum(id) AS s FROM iceberg.secure.spark_numbers")
     assert (int(frame["n"][0]), int(frame["s"][0])) == (100, 5050)
