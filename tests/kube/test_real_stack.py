@@ -84,23 +84,32 @@ def _load_images(node: RealNode) -> list[str]:
     return loaded
 
 
-@pytest.fixture(scope="module")
-def provisioned(real_node: RealNode, jar_server: str) -> Iterator[Provisioned]:
+def provision_on_node(
+    real_node: RealNode, jar_server: str, settings: LakehouseSettings, what: str, **options: Any
+) -> Provisioned:
+    """Load the images, then ``provision()`` with ``options`` on the real node, timed."""
     loaded = _load_images(real_node)
     assert set(loaded) <= set(real_node.images())
-    settings = LakehouseSettings(kube={"kubeconfig": real_node.kubeconfig}, namespace=NAMESPACE)
     # two cores: CPU requests small enough for every pod to fit on one node (memory as by default)
     # (a Spark worker offers at least one core whatever its request)
     resources = {name: res.model_dump() | {"cpu": "100m"} for name, res in default_resources().items()}
-    options = ProvisionOptions.build(
-        maven_repository=jar_server, timeout=900, resources=resources, persistent=True, network_policies=True
-    )
+    built = ProvisionOptions.build(maven_repository=jar_server, timeout=900, resources=resources, **options)
     start = time.monotonic()
-    result = provision(options, settings=settings, progress=print)
+    result = provision(built, settings=settings, progress=print)
     seconds = time.monotonic() - start
-    print(f"\nprovisioned on the real node in {seconds:.0f}s")
+    print(f"\nprovisioned {what} in {seconds:.0f}s")
+    return Provisioned(real_node, settings, built, result, seconds)
+
+
+@pytest.fixture(scope="module")
+def provisioned(real_node: RealNode, jar_server: str) -> Iterator[Provisioned]:
+    settings = LakehouseSettings(kube={"kubeconfig": real_node.kubeconfig}, namespace=NAMESPACE)
+    stack = provision_on_node(
+        real_node, jar_server, settings, "on the real node", persistent=True, network_policies=True
+    )
+    options = stack.options
     try:
-        yield Provisioned(real_node, settings, options, result, seconds)
+        yield stack
     finally:
         kept = teardown(options, settings=settings)
         print(kept)

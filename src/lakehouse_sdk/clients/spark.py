@@ -90,8 +90,9 @@ def _auth_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
     if not settings.secure or not _is_loopback(master.host) or not (state / "run" / "spark-master.pid").is_file():
         return {}
     from lakehouse_sdk.errors import register_secret
+    from lakehouse_sdk.stack.secure import SPARK_AUTH_SECRET_FILE
 
-    path = state / "tls" / "spark-auth-secret"
+    path = state / "tls" / SPARK_AUTH_SECRET_FILE
     try:
         secret = path.read_text().strip()
     except OSError:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "SPARK_AUTH_SECRET_ENV",
+    "SPARK_AUTH_SECRET_FILE",
     "StackTls",
     "in_cluster_tls",
     "jdbc_ssl_query",
@@ -26,6 +28,11 @@ __all__ = [
     "trino_https_properties",
     "trino_password_authenticator",
 ]
+
+# spark.authenticate in secure mode: the stack's shared secret, <state>/tls/<file>; Spark's SecurityManager reads it
+# from the variable in daemons and executors
+SPARK_AUTH_SECRET_FILE = "spark-auth-secret"
+SPARK_AUTH_SECRET_ENV = "_SPARK_AUTH_SECRET"
 
 # Trino's internal (node to node) HTTP port: the client port + 10, never a client endpoint
 TRINO_INTERNAL_PORT_OFFSET = 10

@@ -7,11 +7,9 @@ from typing import Any
 from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService, stack_secret
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
+from lakehouse_sdk.stack.secure import SPARK_AUTH_SECRET_ENV, SPARK_AUTH_SECRET_FILE
 
-__all__ = ["SPARK_AUTH_SECRET_ENV", "SPARK_SECRET_FILE", "SparkMaster", "SparkWorker"]
-
-SPARK_AUTH_SECRET_ENV = "_SPARK_AUTH_SECRET"  # Spark's SecurityManager reads the shared secret from it
-SPARK_SECRET_FILE = "spark-auth-secret"  # in <state>/tls
+__all__ = ["SparkMaster", "SparkWorker"]
 
 
 def _master_status(url: str) -> Any:
@@ -45,7 +43,7 @@ class _Spark(LocalService):
             # read it from Spark's own variable (never a command line), the worker hands it to executors so
             for name in ("SPARK_MASTER_OPTS", "SPARK_WORKER_OPTS"):
                 env[name] += " -Dspark.authenticate=true"
-            env[SPARK_AUTH_SECRET_ENV] = stack_secret(self.ctx.state, SPARK_SECRET_FILE)
+            env[SPARK_AUTH_SECRET_ENV] = stack_secret(self.ctx.state, SPARK_AUTH_SECRET_FILE)
         return env
 
     def _spark_class(self) -> str:

@@ -7,11 +7,12 @@ import os
 from lakehouse_sdk.endpoints import Endpoint
 from lakehouse_sdk.errors import LakehouseError
 from lakehouse_sdk.local.services._base import LOOPBACK, Launch, stack_secret
-from lakehouse_sdk.local.services.spark import SPARK_SECRET_FILE, _Spark
+from lakehouse_sdk.local.services.spark import _Spark
 from lakehouse_sdk.settings import LakehouseSettings
 from lakehouse_sdk.stack import config as stack_config
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
+from lakehouse_sdk.stack.secure import SPARK_AUTH_SECRET_FILE
 from lakehouse_sdk.stack.spark_config import CONNECT_SERVER_CLASS, spark_connect_properties
 
 __all__ = ["SparkConnect"]
@@ -50,7 +51,7 @@ class SparkConnect(_Spark):
         }
         if self.ctx.settings.secure:  # a Spark application of a standalone master must have it in its conf
             props["spark.authenticate"] = "true"
-            props["spark.authenticate.secret"] = stack_secret(self.ctx.state, SPARK_SECRET_FILE)
+            props["spark.authenticate.secret"] = stack_secret(self.ctx.state, SPARK_AUTH_SECRET_FILE)
         path = conf / "spark-connect.conf"
         path.unlink(missing_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
