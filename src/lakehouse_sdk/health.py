@@ -179,6 +179,9 @@ def _check_trino(site: _Site, timeout: float) -> tuple[str, str | None]:
     info = probes.http_json(endpoint.url + "/v1/info", timeout, context=_tls_context(site.settings, endpoint))
     if info.get("starting", True):
         raise LakehouseError("Trino reports starting=true; wait for it to finish starting")
+    settling = probes.trino_catalogs_settled(info)
+    if settling is not None:
+        raise LakehouseError(f"Trino is {settling}; wait a few seconds")
     version = str(info.get("nodeVersion", {}).get("version", "")) or None
     if not _installed("trino"):
         raise _PartialCheck(f"/v1/info answered, version {version}", "trino")

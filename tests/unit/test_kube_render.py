@@ -9,6 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from lakehouse_sdk.kube._workloads import trino_info_check
 from lakehouse_sdk.kube.credentials import SECRET_NAME, Credentials
 from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.kube.render import (
@@ -183,9 +184,11 @@ def test_minio_renders_with_a_warning() -> None:
 
 def test_probes_use_the_monitoring_endpoints() -> None:
     objects = {o["metadata"]["name"]: o for o in render_objects(ProvisionOptions(object_store="minio"))}
-    # /v1/info answers while Trino is starting: the image's health-check waits for "starting":false
-    probe = _containers(objects["trino"])[-1]["readinessProbe"]["exec"]
-    assert probe == {"command": ["/usr/lib/trino/bin/health-check"]}
+    # /v1/info answers while Trino is starting: the image's health-check waits for "starting":false; ready also
+    # waits for the uptime after which table queries find their catalogs' nodes (tests/unit/test_trino_probe.py)
+    trino = _containers(objects["trino"])[-1]
+    assert trino["livenessProbe"]["exec"] == {"command": ["/usr/lib/trino/bin/health-check"]}
+    assert trino["readinessProbe"]["exec"] == {"command": trino_info_check("http://localhost:8080", settled=True)}
     assert _containers(objects["object-store"])[-1]["livenessProbe"]["httpGet"]["path"] == "/minio/health/live"
     assert _containers(objects["spark-master"])[-1]["readinessProbe"]["httpGet"]["port"] == 8080
     assert _containers(objects["spark-worker"])[-1]["readinessProbe"]["httpGet"]["port"] == 8081

@@ -16,6 +16,7 @@ from lakehouse_sdk._sections import default_state_dir
 from lakehouse_sdk.local.artifacts import Artifacts, java_version
 from lakehouse_sdk.local.process import ProcessHandle, _group_alive
 from lakehouse_sdk.local.runtime import ServiceTiming, UpReport
+from lakehouse_sdk.stack import probes
 
 
 def test_process_handle_starts_finds_and_stops_a_whole_group(tmp_path: Path) -> None:
@@ -255,3 +256,27 @@ def test_follow_yields_appended_lines(tmp_path: Path) -> None:
 
     threading.Thread(target=append).start()
     assert next(lines) == "SERVER STARTED"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("6.79s", 6.79),
+        ("800.00ms", 0.8),
+        ("1.50m", 90.0),
+        ("2.00h", 7200.0),
+        ("12.00us", 12e-6),
+        ("", None),
+        ("5x", None),
+    ],
+)
+def test_airlift_durations_as_trino_prints_them(text: str, seconds: float | None) -> None:
+    assert probes.airlift_seconds(text) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_trino_is_not_ready_before_its_node_manager_sees_its_catalogs() -> None:
+    early = probes.trino_catalogs_settled({"starting": False, "uptime": "6.79s"})
+    assert early is not None and "NO_NODES_AVAILABLE" in early and "6.8 s" in early
+    assert probes.trino_catalogs_settled({"starting": False, "uptime": "11.20s"}) is None
+    assert probes.trino_catalogs_settled({"starting": False, "uptime": "3.00m"}) is None
+    assert probes.trino_catalogs_settled({"starting": False}) is None  # nothing to wait for: not Trino 476

@@ -304,11 +304,10 @@ def _secure_postgres(pod: Obj, main: Obj, tls: StackTls) -> None:
 
 def _trino_probes(main: Obj, tls: StackTls) -> None:
     """The image's ``health-check`` asks the http port; in secure mode ask the HTTPS one, verifying the CA."""
-    port = ENDPOINTS["trino"].port
-    check = (
-        f"set -o pipefail; curl -fsS --cacert {tls.ca_cert} https://localhost:{port}/v1/info "
-        "| grep -q '\"starting\":false'"
-    )
+    from lakehouse_sdk.kube._workloads import trino_info_check
+
+    url = f"https://localhost:{ENDPOINTS['trino'].port}"
     for key in ("readinessProbe", "livenessProbe", "startupProbe"):
         if "exec" in main.get(key, {}):
-            main[key]["exec"]["command"] = ["bash", "-c", check]
+            settled = key == "readinessProbe" and main["name"] == "trino"
+            main[key]["exec"]["command"] = trino_info_check(url, cacert=tls.ca_cert, settled=settled)

@@ -16,6 +16,7 @@ from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.stack.components import COMPONENTS, ComponentSpec, Readiness
 from lakehouse_sdk.stack.config import SECRET_ENV
 from lakehouse_sdk.stack.endpoints import ENDPOINTS
+from lakehouse_sdk.stack.probes import TRINO_CATALOGS_SETTLE_SECONDS
 from lakehouse_sdk.stack.versions import MAVEN, VERSIONS
 
 Obj = dict[str, Any]
@@ -312,6 +313,25 @@ TRINO_WORKER_FILES = {
 }
 
 
+def trino_info_check(url: str, *, cacert: str | None = None, settled: bool = False) -> list[str]:
+    """A probe command: Trino's ``/v1/info`` at ``url`` says ``"starting":false`` (the image's own
+    ``health-check``), and with ``settled`` also an uptime of :data:`TRINO_CATALOGS_SETTLE_SECONDS`, after
+    which the coordinator's node manager knows its catalogs' nodes (before, table queries fail with
+    NO_NODES_AVAILABLE). bash and curl only: what the image has."""
+    verify = f"--cacert {cacert} " if cacert else ""
+    lines = [
+        f"set -o pipefail; info=$(curl -fsS {verify}{url}/v1/info) || exit 1",
+        """case $info in *'"starting":false'*) ;; *) exit 1;; esac""",
+    ]
+    if settled:
+        lines += [
+            """u=${info#*'"uptime":"'}; u=${u%%'"'*}; n=${u%%.*}; n=${n%%[a-z]*}""",
+            "case $u in *ms|*us|*ns) exit 1;; *m|*h|*d) exit 0;; "
+            f'*s) [ "$n" -ge {int(TRINO_CATALOGS_SETTLE_SECONDS)} ];; *) exit 0;; esac',
+        ]
+    return ["bash", "-c", "\n".join(lines)]
+
+
 def trino_pod(options: ProvisionOptions, role: str) -> Obj:
     """The Trino coordinator (which also runs splits) or a worker that joins it, with the ``hive`` and
     ``iceberg`` catalogs from ``trino-config``."""
@@ -338,5 +358,10 @@ def trino_pod(options: ProvisionOptions, role: str) -> Obj:
     ]
     volumes = [{"name": "trino-config", "configMap": {"name": "trino-config", "items": items}}]
     volumes.append({"name": "data", "emptyDir": {}})
+    if role == "coordinator":  # a worker's catalogs are the coordinator's to learn: nothing to wait for here
+        url = f"http://localhost:{spec.primary.container}"
+        ready: Obj = probe(spec, period=10)
+        ready["exec"] = {"command": trino_info_check(url, settled=True)}
+        container["readinessProbe"] = ready
     init = [wait_for(options.images.trino, spec)]
     return pod_spec([container], volumes=volumes, init=init)

@@ -18,13 +18,16 @@ import urllib.request
 from typing import Any
 
 __all__ = [
+    "TRINO_CATALOGS_SETTLE_SECONDS",
     "TRINO_READY_QUERY",
+    "airlift_seconds",
     "grpc_answers",
     "http_json",
     "http_status",
     "metastore_databases",
     "postgres_answers",
     "s3_answers",
+    "trino_catalogs_settled",
     "trino_query_ready",
 ]
 
@@ -115,6 +118,37 @@ def grpc_answers(host: str, port: int, timeout: float) -> str:
     if frame_type != 4:  # SETTINGS
         raise ConnectionError(f"not an HTTP/2 (gRPC) answer: frame type {frame_type}")
     return "HTTP/2 (gRPC) answered the connection preface"
+
+
+# Trino's coordinator schedules a table's splits on the nodes its node manager knows to have that catalog, and
+# it learns that from the discovery announcements, which it reads again 10 s after it started: until then a
+# query that scans or writes a table fails with NO_NODES_AVAILABLE, while information_schema queries (served by
+# the coordinator itself) already work. Measured on Trino 476 after kill -9 and restart, the table queries began
+# to work at an uptime of 9.8-10.0 s in every run; readiness waits for this much uptime.
+TRINO_CATALOGS_SETTLE_SECONDS = 11.0
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def airlift_seconds(text: str) -> float | None:
+    """An airlift ``Duration`` as Trino prints it (``"6.79s"``, ``"1.50m"``) in seconds, ``None`` if unparseable."""
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(number) :]
+    try:
+        return float(number) * _DURATION_UNITS[unit]
+    except (KeyError, ValueError):
+        return None
+
+
+def trino_catalogs_settled(info: dict[str, Any]) -> str | None:
+    """``None`` once Trino's ``/v1/info`` shows it has run long enough to schedule table queries, else why not."""
+    uptime = airlift_seconds(str(info.get("uptime", "")))
+    if uptime is not None and uptime < TRINO_CATALOGS_SETTLE_SECONDS:  # no uptime (not Trino 476?): no wait
+        return (
+            f"up {uptime:.1f} s: its node manager sees its catalogs' nodes {TRINO_CATALOGS_SETTLE_SECONDS:.0f} s "
+            "after start (until then table queries fail with NO_NODES_AVAILABLE)"
+        )
+    return None
 
 
 # Ready means a query reaches both catalogs through the metastore, not only that the coordinator answers:

@@ -121,6 +121,9 @@ class Trino(LocalService):
             return "/v1/info does not answer yet"
         if info.get("starting", True):
             return "/v1/info says starting"
+        settling = probes.trino_catalogs_settled(info)
+        if settling is not None:
+            return settling
         login = None
         if context is not None:
             password = self.ctx.settings.trino.password
