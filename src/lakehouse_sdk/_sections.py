@@ -183,6 +183,11 @@ class SparkSettings(_Section):
     connect_token: SecretStr = Field(
         SecretStr(SPARK_CONNECT_DEV_TOKEN), description="the Spark Connect server's pre-shared token"
     )
+    auth_secret: SecretStr | None = Field(
+        None,
+        description="spark.authenticate's shared secret of a standalone cluster that requires it (secure mode on "
+        "Kubernetes: set by provisioning; the local stack's is read from its state dir)",
+    )
     console_log_level: Literal["OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"] = Field(
         "ERROR",
         description="what a classic driver logs to the console (log4j2 level); its full log is "

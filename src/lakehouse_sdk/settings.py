@@ -162,7 +162,7 @@ class LakehouseSettings(BaseSettings):
             self.postgres.password,
             self.trino.password,
             self.trino.jwt,
-            self.spark.connect_token,
+            *(self.spark.connect_token, self.spark.auth_secret),
         ):
             if secret is not None and secret.get_secret_value() not in defaults:
                 register_secret(secret.get_secret_value())

@@ -213,3 +213,48 @@ def test_a_classic_spark_session_here_with_executors_in_the_pods_over_tls(
     assert hosts and all(host.startswith("spark-worker-") for host in hosts.split(",")), hosts
     frame = lh.query("SELECT count(*) AS n, sum(id) AS s FROM iceberg.secure.spark_numbers")
     assert (int(frame["n"][0]), int(frame["s"][0])) == (100, 5050)
+
+
+NO_SECRET_SCRIPT = """
+import json, sys
+from lakehouse_sdk import Lakehouse
+
+# spark.authenticate off: the application asks the master for executors without the stack's secret
+values = {**json.loads(sys.argv[1]), "spark": {"conf": {"spark.authenticate": "false", "spark.app.name": "no-secret"}}}
+print("count", Lakehouse(**values).spark().range(3).count())
+"""
+
+
+def test_the_spark_daemons_refuse_an_application_without_the_secret(secure: Provisioned, tmp_path: Path) -> None:
+    """The master and the workers run with ``spark.authenticate`` (the Secret's ``spark-auth-secret``); the
+    sessions above sent it, this one does not and never gets registered."""
+    master_log = secure.node.kubectl("logs", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=spark-master", "--tail=-1")
+    assert "authentication enabled" in master_log
+    script = tmp_path / "no_secret.py"
+    script.write_text(NO_SECRET_SCRIPT)
+    proc = subprocess.run(
+        [sys.executable, str(script), json.dumps(_lakehouse_values(secure))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode != 0 and "count 3" not in proc.stdout, proc.stdout[-2000:]
+    # the master drops the connection (no SASL handshake), so the application gives up after its retries
+    assert "All masters are unresponsive" in proc.stderr, proc.stderr[-6000:]
+    master_log = secure.node.kubectl("logs", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=spark-master", "--tail=-1")
+    assert "Registering app no-secret" not in master_log
+
+
+def test_spark_connect_jobs_run_with_the_secret_on_the_workers(lh: Lakehouse) -> None:
+    """The Connect server (a driver in its pod) has the secret from its private properties copy: its
+    executors on the workers register with it and run the job."""
+    with Lakehouse(lh.settings.with_overrides(spark={"connect": "true"})) as connect:
+        spark = connect.spark(app_name="secure-connect")
+        try:
+            spark.sql("CREATE NAMESPACE IF NOT EXISTS iceberg.secure")
+            spark.range(1, 201).writeTo("iceberg.secure.connect_numbers").createOrReplace()
+            rows = spark.sql("SELECT count(*) AS n, sum(id) AS s FROM iceberg.secure.connect_numbers").collect()
+            assert (rows[0]["n"], rows[0]["s"]) == (200, 20100)
+        finally:
+            spark.stop()

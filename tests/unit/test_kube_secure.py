@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +248,67 @@ def test_credentials_carry_the_trino_password_only_for_a_secure_client(credentia
     assert credentials.trino_password not in repr(credentials)
     plain = credentials.apply_to(LakehouseSettings())
     assert plain.trino.password is None
+    assert plain.spark.auth_secret is None
     secure = credentials.apply_to(LakehouseSettings(), secure=True)
     assert secure.trino.password is not None
     assert secure.trino.password.get_secret_value() == credentials.trino_password
+    assert secure.spark.auth_secret is not None
+    assert secure.spark.auth_secret.get_secret_value() == credentials.spark_auth_secret
+
+
+def test_spark_daemons_authenticate_with_the_secret_of_the_credentials(objects: list[Obj]) -> None:
+    ref = {"secretKeyRef": {"name": "lakehouse-credentials", "key": "spark-auth-secret"}}
+    master = _env(_pod(objects, "spark-master")["containers"][0])
+    worker = _env(_pod(objects, "spark-worker")["containers"][0])
+    assert master["_SPARK_AUTH_SECRET"] == ref and worker["_SPARK_AUTH_SECRET"] == ref
+    assert master["SPARK_MASTER_OPTS"] == "-Dspark.authenticate=true"
+    # the worker keeps its own option beside it
+    assert worker["SPARK_WORKER_OPTS"].split() == [
+        "-Dspark.worker.preferConfiguredMasterAddress=true",
+        "-Dspark.authenticate=true",
+    ]
+    assert "spark.authenticate" not in json.dumps(_get(objects, "ConfigMap", "spark-config"))
+
+
+def test_the_connect_server_gets_the_secret_in_a_private_copy_of_its_properties(
+    objects: list[Obj], credentials: Credentials, tmp_path: Path
+) -> None:
+    """The wrapper, run by bash as the container runs it, with ``spark-submit`` replaced by ``cat``."""
+    pod = _pod(objects, "spark-connect")
+    main = pod["containers"][0]
+    assert {"name": "spark-secure-conf", "emptyDir": {"medium": "Memory"}} in pod["volumes"]
+    assert _env(main)["_SPARK_AUTH_SECRET"]["secretKeyRef"]["key"] == "spark-auth-secret"
+    bash, flag, script, name, submit, *args = main["command"]
+    assert (bash, flag, name, submit) == ("bash", "-c", "spark-connect", "/opt/spark/bin/spark-submit")
+    assert credentials.spark_auth_secret not in json.dumps(main["command"])
+    conf = args[args.index("--properties-file") + 1]
+    assert conf == "/etc/spark/secure/spark-connect.conf"
+    base = tmp_path / "base.conf"
+    base.write_text("spark.master spark://spark-master:7077\n")
+    script = script.replace("/etc/spark/connect/spark-connect.conf", str(base)).replace(conf, str(tmp_path / "c"))
+    env = {"PATH": os.environ["PATH"], "_SPARK_AUTH_SECRET": "s3cr%t 'quoted'"}
+    done = subprocess.run(
+        ["bash", "-c", script, "x", "stat", "-c", "%a", str(tmp_path / "c")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "600"
+    assert (tmp_path / "c").read_text().splitlines() == [
+        "spark.master spark://spark-master:7077",
+        "spark.authenticate true",
+        "spark.authenticate.secret s3cr%t 'quoted'",
+    ]
+
+
+def test_an_external_secret_without_the_secure_keys_is_refused_before_anything_is_applied() -> None:
+    from lakehouse_sdk.errors import ProvisionError
+
+    data = Credentials.generate().secret_data()
+    for key in ("trino-password", "spark-auth-secret"):
+        del data[key]
+    external = Credentials.from_secret({"data": data, "metadata": {"namespace": "analytics"}}, external=True)
+    with pytest.raises(ProvisionError, match="'trino-password', 'spark-auth-secret'") as info:
+        render_objects(OPTIONS, credentials=external)
+    assert "credentials='external'" in str(info.value)

@@ -83,13 +83,18 @@ def spark_conf(
 
 
 def _auth_conf(settings: LakehouseSettings, master: Endpoint) -> dict[str, str]:
-    """Secure mode on the local stack: ``spark.authenticate`` with the stack's shared secret (the master and
-    the worker refuse an application without it). Only for a master on this machine while the local stack's
-    master runs: a cluster's master behind local NodePorts (kind) does not authenticate applications."""
+    """``spark.authenticate`` with the cluster's shared secret, where the master and the workers refuse an
+    application without it: ``spark.auth_secret`` when set (provisioning sets it for a stack in secure mode),
+    else, in secure mode, the local stack's own secret, while the local stack's master runs on this machine."""
+    from lakehouse_sdk.errors import register_secret
+
+    if settings.spark.auth_secret is not None:  # a provisioned stack in secure mode, or the user's cluster
+        secret = settings.spark.auth_secret.get_secret_value()
+        register_secret(secret)
+        return {"spark.authenticate": "true", "spark.authenticate.secret": secret}
     state = settings.local.state_path
     if not settings.secure or not _is_loopback(master.host) or not (state / "run" / "spark-master.pid").is_file():
         return {}
-    from lakehouse_sdk.errors import register_secret
     from lakehouse_sdk.stack.secure import SPARK_AUTH_SECRET_FILE
 
     path = state / "tls" / SPARK_AUTH_SECRET_FILE

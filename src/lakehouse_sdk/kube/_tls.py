@@ -149,14 +149,18 @@ def write_client_ca(secret: Obj | None, settings: LakehouseSettings, namespace: 
 
 def users_password_line(credentials: Credentials, user: str) -> str:
     """Trino's password file line for ``user``; the salt comes from the password, so the line is reproducible."""
+    from lakehouse_sdk.kube.credentials import SECRET_KEYS
     from lakehouse_sdk.tls import password_file_line
 
-    if not credentials.trino_password:
+    needed = ("trino_password", "trino_internal_secret", "spark_auth_secret")
+    missing = [SECRET_KEYS[attr] for attr in needed if not getattr(credentials, attr)]
+    if missing:
         from lakehouse_sdk.errors import ProvisionError
 
         raise ProvisionError(
-            "secure mode needs Trino's password: the credentials Secret has no key 'trino-password' "
-            "(credentials='external': add it where the Secret is managed, with 'trino-internal-secret')"
+            f"secure mode needs the credentials Secret's {', '.join(map(repr, missing))} (Trino's password, the "
+            "secret between Trino nodes, Spark's authentication secret); with credentials='external', add them "
+            "where the Secret is managed"
         )
     salt = hashlib.sha256(b"lakehouse-trino-salt:" + user.encode() + b":" + credentials.trino_password.encode())
     return password_file_line(user, credentials.trino_password, salt=salt.digest()[:16])
@@ -268,6 +272,37 @@ def secure_pod(component: str, pod: Obj, options: ProvisionOptions) -> None:
         ref = {"secretKeyRef": {"name": SECRET_NAME, "key": SECRET_KEYS["trino_internal_secret"]}}
         _env(main, SECRET_ENV["trino_internal_secret"], ref=ref)
         _trino_probes(main, tls)
+    elif component in ("spark-master", "spark-worker", "spark-connect"):
+        ref = {"secretKeyRef": {"name": SECRET_NAME, "key": SECRET_KEYS["spark_auth_secret"]}}
+        _spark_authenticate(component, pod, main, ref)
+
+
+_SPARK_SECURE_CONF = "/etc/spark/secure"
+
+
+def _spark_authenticate(component: str, pod: Obj, main: Obj, ref: Obj) -> None:
+    """``spark.authenticate`` with the credentials Secret's ``spark-auth-secret``. The master and a worker read
+    it from Spark's own variable (a worker hands it to the executors it launches). The Connect server is a
+    driver, which must have it as ``spark.authenticate.secret``: a wrapper appends it to a copy of the server's
+    properties in a memory-backed volume (mode 0600), so it is in neither the ConfigMap nor the command line."""
+    from lakehouse_sdk.stack.secure import SPARK_AUTH_SECRET_ENV
+
+    _env(main, SPARK_AUTH_SECRET_ENV, ref=ref)
+    if component != "spark-connect":
+        name = "SPARK_MASTER_OPTS" if component == "spark-master" else "SPARK_WORKER_OPTS"
+        current = next((e.get("value", "") for e in main.get("env", []) if e["name"] == name), "")
+        _env(main, name, f"{current} -Dspark.authenticate=true".strip())
+        return
+    pod["volumes"].append({"name": "spark-secure-conf", "emptyDir": {"medium": "Memory"}})
+    main["volumeMounts"].append({"name": "spark-secure-conf", "mountPath": _SPARK_SECURE_CONF})
+    command = list(main["command"])
+    at = command.index("--properties-file") + 1
+    base, command[at] = command[at], f"{_SPARK_SECURE_CONF}/spark-connect.conf"
+    script = (
+        f"umask 077; {{ cat {base}; printf 'spark.authenticate true\\nspark.authenticate.secret %s\\n' "
+        f'"${SPARK_AUTH_SECRET_ENV}"; }} > {command[at]} && exec "$@"'
+    )
+    main["command"] = ["bash", "-c", script, "spark-connect", *command]
 
 
 def _trust_options(tls: StackTls) -> list[str]:

@@ -38,9 +38,17 @@ SECRET_KEYS = {
     # secure mode: the password of ``trino.user``, and the secret that signs requests between Trino nodes
     "trino_password": "trino-password",
     "trino_internal_secret": "trino-internal-secret",
+    # secure mode: spark.authenticate's secret, shared by the master, the workers and every application
+    "spark_auth_secret": "spark-auth-secret",
 }
 # generated when missing (a Secret from an older release has none of them); the placeholders' own are public
-_GENERATED = ("spark_connect_token", "trino_spooling_key", "trino_password", "trino_internal_secret")
+_GENERATED = (
+    "spark_connect_token",
+    "trino_spooling_key",
+    "trino_password",
+    "trino_internal_secret",
+    "spark_auth_secret",
+)
 # what an external Secret must hold (secure mode: the Trino keys as well, checked when rendering)
 REQUIRED_KEYS = tuple(key for attr, key in SECRET_KEYS.items() if attr not in _GENERATED[2:])
 # public development values of the committed manifests (like minioadmin / hive)
@@ -49,6 +57,7 @@ _PLACEHOLDERS = {
     "trino_spooling_key": TRINO_SPOOLING_DEV_KEY,
     "trino_password": "lakehouse-dev-trino-password",
     "trino_internal_secret": "lakehouse-dev-trino-internal-secret",
+    "spark_auth_secret": "lakehouse-dev-spark-auth-secret",
 }
 Origin = Literal["placeholder", "generated", "settings", "external"]
 
@@ -66,6 +75,7 @@ class Credentials:
     trino_spooling_key: str = field(default="", repr=False)
     trino_password: str = field(default="", repr=False)
     trino_internal_secret: str = field(default="", repr=False)
+    spark_auth_secret: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         makers: dict[str, Callable[[], str]] = {"trino_spooling_key": _spooling_key, "trino_internal_secret": _secret48}
@@ -155,8 +165,12 @@ class Credentials:
         postgres = settings.postgres.model_copy(update={"password": SecretStr(self.postgres_password)})
         spark = settings.spark.model_copy(update={"connect_token": SecretStr(self.spark_connect_token)})
         update: dict[str, Any] = {"s3": s3, "postgres": postgres, "spark": spark}
-        if self.trino_password and (settings.secure if secure is None else secure):  # Trino asks for it only then
-            update["trino"] = settings.trino.model_copy(update={"password": SecretStr(self.trino_password)})
+        if settings.secure if secure is None else secure:  # Trino and the Spark master ask for them only then
+            if self.trino_password:
+                update["trino"] = settings.trino.model_copy(update={"password": SecretStr(self.trino_password)})
+            if self.spark_auth_secret:
+                spark = spark.model_copy(update={"auth_secret": SecretStr(self.spark_auth_secret)})
+                update["spark"] = spark
         return settings.model_copy(update=update)
 
 
