@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from lakehouse_sdk.stack.probes import TRINO_CATALOGS_SETTLE_SECONDS, airlift_seconds
 from tests.images.support import (
     TRINO_ULIMITS,
     BuiltImages,
@@ -330,14 +331,19 @@ def test_trino_starts_from_the_mounted_config_and_answers_v1_info(podman: Podman
         ],
         ulimits=TRINO_ULIMITS,
     )
-    # the manifests' readiness is the image's own check (it waits for "starting":false on /v1/info)
-    assert spec["readinessProbe"]["exec"]["command"] == ["/usr/lib/trino/bin/health-check"]
+    # liveness is the image's own check ("starting":false on /v1/info); readiness, bash and curl in the image as
+    # the kubelet runs it, also waits for the uptime after which table queries find their catalogs' nodes
+    assert spec["livenessProbe"]["exec"]["command"] == ["/usr/lib/trino/bin/health-check"]
+    ready_command = spec["readinessProbe"]["exec"]["command"]
+    assert ready_command[:2] == ["bash", "-c"]
 
-    def started() -> bool:
-        return podman.exec(name, *spec["readinessProbe"]["exec"]["command"]).returncode == 0
+    def ready() -> bool:
+        return podman.exec(name, *ready_command).returncode == 0
 
-    podman.wait(name, "Trino's health-check (starting=false)", started, 240)
+    podman.wait(name, "the manifests' readiness command (started, then settled)", ready, 240)
     info = http_json(f"http://127.0.0.1:{TRINO_PORT}/v1/info")
+    uptime = airlift_seconds(info["uptime"])
+    assert uptime is not None and uptime >= TRINO_CATALOGS_SETTLE_SECONDS, info["uptime"]
     assert info["nodeVersion"]["version"] == "476"
     assert info["environment"] == "lakehouse"
     import trino
