@@ -175,6 +175,23 @@ def test_plain_http_to_trinos_port_is_refused_with_the_sdks_error(secure: Provis
         plain.query("SELECT 1")
 
 
+def _run_script(secure: Provisioned, script: Path, source: str, *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``source`` as a Python script in a process of its own (a driver JVM of its own), given the stack's
+    Lakehouse values as its argument."""
+    script.write_text(source)
+    return subprocess.run(
+        [sys.executable, str(script), json.dumps(_lakehouse_values(secure))],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _master_log(secure: Provisioned) -> str:
+    return secure.node.kubectl("logs", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=spark-master", "--tail=-1")
+
+
 SPARK_SCRIPT = """
 import json, socket, sys
 from lakehouse_sdk import Lakehouse
@@ -199,15 +216,7 @@ def test_a_classic_spark_session_here_with_executors_in_the_pods_over_tls(
     A process of its own, as a user's script or notebook is: a driver's JVM takes its trust store when it starts
     (``spark.driver.extraJavaOptions``), and in a full test run this process already has one, started for the
     plain local stack."""
-    script = tmp_path / "secure_spark.py"
-    script.write_text(SPARK_SCRIPT)
-    proc = subprocess.run(
-        [sys.executable, str(script), json.dumps(_lakehouse_values(secure))],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    proc = _run_script(secure, tmp_path / "secure_spark.py", SPARK_SCRIPT, timeout=900)
     assert proc.returncode == 0, f"{proc.stdout[-2000:]}\n{proc.stderr[-5000:]}"
     hosts = next(line for line in proc.stdout.splitlines() if line.startswith("hosts ")).split(" ", 1)[1]
     assert hosts and all(host.startswith("spark-worker-") for host in hosts.split(",")), hosts
@@ -228,22 +237,12 @@ print("count", Lakehouse(**values).spark().range(3).count())
 def test_the_spark_daemons_refuse_an_application_without_the_secret(secure: Provisioned, tmp_path: Path) -> None:
     """The master and the workers run with ``spark.authenticate`` (the Secret's ``spark-auth-secret``); the
     sessions above sent it, this one does not and never gets registered."""
-    master_log = secure.node.kubectl("logs", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=spark-master", "--tail=-1")
-    assert "authentication enabled" in master_log
-    script = tmp_path / "no_secret.py"
-    script.write_text(NO_SECRET_SCRIPT)
-    proc = subprocess.run(
-        [sys.executable, str(script), json.dumps(_lakehouse_values(secure))],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    assert "authentication enabled" in _master_log(secure)
+    proc = _run_script(secure, tmp_path / "no_secret.py", NO_SECRET_SCRIPT, timeout=300)
     assert proc.returncode != 0 and "count 3" not in proc.stdout, proc.stdout[-2000:]
     # the master drops the connection (no SASL handshake), so the application gives up after its retries
     assert "All masters are unresponsive" in proc.stderr, proc.stderr[-6000:]
-    master_log = secure.node.kubectl("logs", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=spark-master", "--tail=-1")
-    assert "Registering app no-secret" not in master_log
+    assert "Registering app no-secret" not in _master_log(secure)
 
 
 def test_spark_connect_jobs_run_with_the_secret_on_the_workers(lh: Lakehouse) -> None:
