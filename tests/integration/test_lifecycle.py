@@ -8,6 +8,7 @@ import os
 import signal
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,6 +98,46 @@ def test_tables_answer_the_moment_up_returns_after_trino_restarts(stack: Stack, 
         lakehouse_cli("up", "--local")
         for catalog in ("iceberg", "hive"):
             assert lh.query(f"SELECT x FROM {catalog}.restart_{catalog}.t")["x"].tolist() == [7], catalog
+
+
+_JVM_MAIN_CLASSES = {
+    "io.trino.server.TrinoServer": "trino",
+    "org.apache.hadoop.hive.metastore.HiveMetaStore": "hive-metastore",
+    "org.apache.spark.deploy.master.Master": "spark-master",
+    "org.apache.spark.deploy.worker.Worker": "spark-worker",
+    "org.apache.spark.deploy.SparkSubmit": "spark-connect",
+}
+
+
+def _stack_jvms(state_dir: Path) -> dict[str, list[str]]:
+    """The argv of each running JVM of the stack, by service (found by main class and the state dir)."""
+    found: dict[str, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if not argv[0].endswith("/java") or not any(str(state_dir) in arg for arg in argv):
+            continue
+        for main_class, service in _JVM_MAIN_CLASSES.items():
+            if main_class in argv:
+                found[service] = argv
+    return found
+
+
+def test_the_stack_keeps_its_temporary_files_under_its_state_dir(stack: Stack, lh: Lakehouse) -> None:
+    # before: every start left Trino's unpacked native libraries, Hive's session directories and SeaweedFS's
+    # log files in the machine's /tmp, never removed
+    assert lh.health().ok
+    jvms = _stack_jvms(stack.state_dir)
+    assert set(jvms) == set(_JVM_MAIN_CLASSES.values()), sorted(jvms)
+    for service, argv in jvms.items():
+        assert f"-Djava.io.tmpdir={stack.state_dir / 'tmp' / service}" in argv, (service, argv)
+        if service.startswith("spark-"):  # daemons that run no task: no optimising compiler, serial GC
+            assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"} <= set(argv), (service, argv)
+    trino_tmp = sorted(p.name for p in (stack.state_dir / "tmp" / "trino").iterdir())
+    assert any(name.startswith(("snappy", "zstd", "lz4")) for name in trino_tmp), trino_tmp
+    assert any(p.name.startswith("weed.") for p in (stack.state_dir / "tmp" / "object-store").iterdir())
 
 
 def test_down_and_up_keep_the_data(stack: Stack, lh: Lakehouse) -> None:

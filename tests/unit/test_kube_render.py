@@ -237,3 +237,17 @@ def test_trino_workers_join_the_coordinator_and_read_their_own_files() -> None:
     assert not [o for o in _by_kind(objects, "Service") if o["metadata"]["name"].startswith("trino-worker")]
     init = pod["initContainers"][0]["command"][-1]
     assert "/dev/tcp/trino/8080" in init
+
+
+def test_spark_daemons_run_with_the_stacks_jvm_options() -> None:
+    from lakehouse_sdk.stack.spark_config import SPARK_DAEMON_JAVA_OPTS
+
+    assert "-XX:TieredStopAtLevel=1" in SPARK_DAEMON_JAVA_OPTS.split()
+    kinds = ("StatefulSet", "Deployment")
+    workloads = {o["metadata"]["name"]: o for o in render_objects(ProvisionOptions()) if o["kind"] in kinds}
+    daemons = {name: w for name, w in workloads.items() if name.startswith("spark-")}
+    assert set(daemons) == {"spark-master", "spark-worker", "spark-connect"}, sorted(workloads)
+    for name, workload in daemons.items():
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["SPARK_DAEMON_JAVA_OPTS"] == SPARK_DAEMON_JAVA_OPTS, name

@@ -25,7 +25,7 @@ from lakehouse_sdk.kube.options import ProvisionOptions
 from lakehouse_sdk.stack.components import COMPONENTS
 from lakehouse_sdk.stack.config import StackContext
 from lakehouse_sdk.stack.endpoints import ENDPOINTS
-from lakehouse_sdk.stack.spark_config import CONNECT_SERVER_CLASS, spark_connect_properties
+from lakehouse_sdk.stack.spark_config import CONNECT_SERVER_CLASS, SPARK_DAEMON_JAVA_OPTS, spark_connect_properties
 from lakehouse_sdk.stack.versions import spark_jar_artifacts
 
 __all__ = ["CONNECT_JAR_DIR", "spark_connect_conf", "spark_connect_pod", "spark_pod"]
@@ -57,7 +57,11 @@ def spark_pod(options: ProvisionOptions, role: str) -> Obj:
         master = ENDPOINTS["spark-master"]
         args = [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://{master.dns_name}:{master.port}"]
         args += ["--webui-port", ui, "--cores", str(cores), "--memory", _spark_memory(res.memory)]
-    env = [{"name": "HADOOP_CONF_DIR", "value": _HADOOP_CONF}, *secret_env(*S3_ENV)]
+    env = [
+        {"name": "HADOOP_CONF_DIR", "value": _HADOOP_CONF},
+        {"name": "SPARK_DAEMON_JAVA_OPTS", "value": SPARK_DAEMON_JAVA_OPTS},
+        *secret_env(*S3_ENV),
+    ]
     if role == "worker":
         # the master binds 0.0.0.0 and advertises that: after a master restart a worker would reconnect to
         # 0.0.0.0:7077 (its own pod) unless it keeps the address it was given, the Service name (SPARK-20529)
@@ -114,6 +118,7 @@ def spark_connect_pod(options: ProvisionOptions) -> Obj:
             # spark-submit sizes the Connect server (a daemon) by SPARK_DAEMON_MEMORY before spark.driver.memory;
             # the heap leaves a third of the container's memory to the JVM itself and the server's buffers
             {"name": "SPARK_DAEMON_MEMORY", "value": _heap(driver_memory)},
+            {"name": "SPARK_DAEMON_JAVA_OPTS", "value": SPARK_DAEMON_JAVA_OPTS},
             {"name": "HADOOP_CONF_DIR", "value": _HADOOP_CONF},
             *secret_env(*S3_ENV, "spark_connect_token"),
         ],

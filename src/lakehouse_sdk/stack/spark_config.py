@@ -18,12 +18,19 @@ from lakehouse_sdk.stack.secure import jvm_trust_options
 __all__ = [
     "CONNECT_SERVER_CLASS",
     "ICEBERG_EXTENSIONS",
+    "SPARK_DAEMON_JAVA_OPTS",
     "spark_connect_properties",
     "spark_sql_properties",
 ]
 
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+# The JVM options of the stack's Spark daemons: the master, the worker and the Connect server (spark-class and
+# spark-submit read them from the variable of this name), locally and in the pods. None of them runs a task
+# (executors keep the JVM's defaults), so they need no optimising compiler (C2): measured on a 2-core machine,
+# the three used 42 CPU seconds to start with the defaults and 21 with these, the warm `lakehouse up --local`
+# went from 35-37 s to 26-29 s, and the Connect server's queries (planning, collecting 1 M rows) were no slower.
+SPARK_DAEMON_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def spark_sql_properties(

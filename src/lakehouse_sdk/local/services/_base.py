@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shutil
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +80,15 @@ class RuntimeContext:
     def conf_dir(self, name: str) -> Path:
         path = self.state / "conf" / name
         path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def tmp_dir(self, name: str) -> Path:
+        """An empty ``<state>/tmp/<name>``: a service's temporary files (``java.io.tmpdir``, ``TMPDIR``), which
+        would otherwise stay in the machine's ``/tmp`` (native libraries a JVM unpacks and a killed one never
+        deletes, Hive's session directories, glog files). Emptied at each start; ``down --purge`` removes it."""
+        path = self.state / "tmp" / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
         return path
 
     @property

@@ -51,6 +51,7 @@ class HiveMetastore(LocalService):
             f"-Xmx{self.ctx.settings.local.metastore_heap}",
             "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1",
+            f"-Djava.io.tmpdir={self.ctx.state / 'tmp' / 'hive-metastore'}",  # made by launch()
             f"-Dlog4j.configurationFile={conf}/log4j2.properties",
             *java_add_opens(),
             *jvm_trust_options(self.ctx.tls),  # secure mode: S3A over https, trusting the stack's CA
@@ -90,6 +91,7 @@ class HiveMetastore(LocalService):
         marker.write_text("ok")
 
     def launch(self) -> Launch:
+        self.ctx.tmp_dir(self.name)  # empty, for this start and its schema tool
         self.init_schema()
         java_home, jvm = self._java()
         env = self.ctx.base_env(java_home)

@@ -92,7 +92,9 @@ class SeaweedFS(ObjectStore):
         tls = self.ctx.tls
         if tls is not None:  # secure mode: the S3 API speaks HTTPS on its port
             argv += [f"-s3.cert.file={tls.server_cert}", f"-s3.key.file={tls.server_key}"]
-        return Launch(argv, self.ctx.base_env(), self.ctx.data_dir("object-store"))
+        env = self.ctx.base_env()
+        env["TMPDIR"] = str(self.ctx.tmp_dir(self.name))  # glog's files
+        return Launch(argv, env, self.ctx.data_dir("object-store"))
 
     def check(self) -> str | None:
         status = probes.http_status(self.url("minio", "/healthz"), context=self.ssl_context())

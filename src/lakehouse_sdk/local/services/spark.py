@@ -8,6 +8,7 @@ from lakehouse_sdk.local.services._base import LOOPBACK, Launch, LocalService, s
 from lakehouse_sdk.stack import probes
 from lakehouse_sdk.stack.components import COMPONENTS
 from lakehouse_sdk.stack.secure import SPARK_AUTH_SECRET_ENV, SPARK_AUTH_SECRET_FILE
+from lakehouse_sdk.stack.spark_config import SPARK_DAEMON_JAVA_OPTS
 
 __all__ = ["SparkMaster", "SparkWorker"]
 
@@ -34,6 +35,9 @@ class _Spark(LocalService):
                 "SPARK_LOCAL_DIRS": str(self.ctx.data_dir("spark-local")),
                 "SPARK_WORKER_DIR": str(self.ctx.data_dir("spark-work")),
                 "SPARK_NO_DAEMONIZE": "1",
+                # the user's own options come after the stack's, so theirs win
+                "SPARK_DAEMON_JAVA_OPTS": f"{SPARK_DAEMON_JAVA_OPTS} -Djava.io.tmpdir={self.ctx.tmp_dir(self.name)} "
+                f"{env.get('SPARK_DAEMON_JAVA_OPTS', '')}".strip(),
                 "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
                 "SPARK_WORKER_OPTS": "-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=3600",
             }

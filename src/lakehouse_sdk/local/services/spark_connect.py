@@ -49,6 +49,10 @@ class SparkConnect(_Spark):
             "spark.driver.bindAddress": LOOPBACK,
             "spark.local.dir": str(self.ctx.data_dir("spark-connect-local")),
         }
+        # its executors' temporary files (native libraries they unpack, which a killed executor leaves behind)
+        executor_tmp = f"-Djava.io.tmpdir={self.ctx.tmp_dir('spark-connect-executors')}"
+        options = [props.get("spark.executor.extraJavaOptions", ""), executor_tmp]
+        props["spark.executor.extraJavaOptions"] = " ".join(o for o in options if o)
         if self.ctx.settings.secure:  # a Spark application of a standalone master must have it in its conf
             props["spark.authenticate"] = "true"
             props["spark.authenticate.secret"] = stack_secret(self.ctx.state, SPARK_AUTH_SECRET_FILE)

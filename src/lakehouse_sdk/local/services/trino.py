@@ -100,6 +100,7 @@ class Trino(LocalService):
             *java,
             *class_cache,
             *(f"-D{k}={v}" for k, v in node.items()),
+            f"-Djava.io.tmpdir={self.ctx.tmp_dir('trino')}",
             f"-Dlog.levels-file={etc}/log.properties",
             f"-Dconfig={etc}/config.properties",
             "io.trino.server.TrinoServer",
