@@ -5,6 +5,7 @@ Nothing here skips: when a service cannot start, the fixture fails and so does e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -127,7 +128,8 @@ def _our_processes(state_dir: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    state_dir = Path(os.environ.get(STATE_ENV) or tempfile.mkdtemp(prefix="lakehouse-it-", dir="/tmp"))
+    given = os.environ.get(STATE_ENV)
+    state_dir = Path(given or tempfile.mkdtemp(prefix="lakehouse-it-", dir="/tmp"))
     state_dir.mkdir(parents=True, exist_ok=True)
     state_dir.chmod(0o755)  # PostgreSQL runs as its own user when the tests run as root
     os.environ[STATE_ENV] = str(state_dir)
@@ -146,6 +148,9 @@ def stack() -> Iterator[Stack]:
                 break
             time.sleep(0.5)
         assert not leftovers, f"`lakehouse down` left processes behind: {leftovers}"
+        if not given:
+            with contextlib.suppress(OSError):
+                state_dir.rmdir()  # ours, empty after `down --purge`
 
 
 @pytest.fixture

@@ -137,7 +137,8 @@ def test_the_stack_keeps_its_temporary_files_under_its_state_dir(stack: Stack, l
             assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"} <= set(argv), (service, argv)
     trino_tmp = sorted(p.name for p in (stack.state_dir / "tmp" / "trino").iterdir())
     assert any(name.startswith(("snappy", "zstd", "lz4")) for name in trino_tmp), trino_tmp
-    assert any(p.name.startswith("weed.") for p in (stack.state_dir / "tmp" / "object-store").iterdir())
+    weed_tmp = {p.name for p in (stack.state_dir / "tmp" / "object-store").iterdir()}
+    assert {"s3.sock", "filer.sock"} <= weed_tmp and any(name.startswith("weed.") for name in weed_tmp), weed_tmp
 
 
 def test_down_and_up_keep_the_data(stack: Stack, lh: Lakehouse) -> None:
@@ -150,6 +151,7 @@ def test_down_and_up_keep_the_data(stack: Stack, lh: Lakehouse) -> None:
         cur.fetchall()
     down = lakehouse_cli("down")
     assert "stopped" in down.stdout
+    assert not (stack.state_dir / "tmp").exists()  # the stopped services' temporary files went with them
     assert lakehouse_cli("status", check=False).returncode == 3
     lakehouse_cli("up", "--local")
     assert lh.query(f"SELECT sum(x) AS s FROM iceberg.survive.{table}")["s"].tolist() == [6]

@@ -271,6 +271,7 @@ class LocalStack:
         for name in reversed(SERVICE_ORDER):
             result = self.handle(name).stop(self.settings.local.stop_timeout)
             lines.append(f"{name:<16} {result}")
+        shutil.rmtree(self.state_dir / "tmp", ignore_errors=True)  # the services' temporary files
         if purge:
             for sub in ("data", "conf", "logs", "run", "runtime"):
                 shutil.rmtree(self.state_dir / sub, ignore_errors=True)

@@ -69,6 +69,10 @@ class SeaweedFS(ObjectStore):
     def launch(self) -> Launch:
         weed = self.ctx.artifacts.weed()
         p = self.extra_ports
+        tmp = self.ctx.tmp_dir(self.name)
+        # its local sockets default to /tmp/seaweedfs-*-<port>.sock, left behind by a kill; a socket's path has
+        # at most 107 bytes
+        sockets = [f"-{s}.localSocket={tmp / s}.sock" for s in ("s3", "filer") if len(str(tmp / s)) < 100]
         argv = [
             str(weed),
             "mini",
@@ -86,14 +90,14 @@ class SeaweedFS(ObjectStore):
             f"-admin.port={self.ctx.port('minio-console')}",
             f"-admin.port.grpc={p[7]}",
             # the ports this stack does not use stay closed (where this release has them at all)
-            *(flag for flag in _UNUSED if flag.split("=")[0] in mini_flags(weed)),
+            *(flag for flag in (*_UNUSED, *sockets) if flag.split("=")[0] in mini_flags(weed)),
             f"-s3.config={self.ctx.data_dir('object-store-config') / 's3.json'}",
         ]
         tls = self.ctx.tls
         if tls is not None:  # secure mode: the S3 API speaks HTTPS on its port
             argv += [f"-s3.cert.file={tls.server_cert}", f"-s3.key.file={tls.server_key}"]
         env = self.ctx.base_env()
-        env["TMPDIR"] = str(self.ctx.tmp_dir(self.name))  # glog's files
+        env["TMPDIR"] = str(tmp)  # glog's files
         return Launch(argv, env, self.ctx.data_dir("object-store"))
 
     def check(self) -> str | None:
