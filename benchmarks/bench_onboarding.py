@@ -7,7 +7,8 @@ healthy, ``python examples/quickstart.py``. Then, with the component cache warm:
 (a fresh stack; this second ``up`` ever also makes Trino's class cache, once), ``up`` after ``down`` (a
 restart) and ``up`` on a purged state again (every cache warm). Goals: 3 minutes to the quickstart's result,
 30 s to a healthy stack with warm caches, on a fresh state and on a restart. Everything runs as
-:mod:`tests.onboarding` sets it up: its own PATH without system JDKs, PostgreSQL, Go or Maven, its own ports and directories, deleted at the end.
+:mod:`tests.onboarding` sets it up: its own PATH without system JDKs, PostgreSQL, Go or Maven, its own ports
+and directories, deleted at the end.
 
 Run: python -m benchmarks.bench_onboarding [--work DIR] [--keep]
 """
