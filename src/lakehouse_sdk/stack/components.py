@@ -212,6 +212,9 @@ COMPONENTS: dict[str, ComponentSpec] = {
             "Spark Connect server: the driver of thin (gRPC) clients, inside the stack",
             depends_on=("spark-master", "hive-metastore"),
             talks_to=("object-store", "spark-worker"),  # the driver reads tables, and talks to its executors
+            # its JVM boots beside the metastore, which its Hive client reaches only when a session asks; not
+            # before the master: an application that finds no master retries its registration 20 s later
+            starts_after=("spark-master",),
             ports=(PortSpec("grpc", 15002, "spark-connect", 30152, "sc", "spark-connect", "Spark Connect (gRPC)"),),
             # the gRPC port opens once the server's SparkContext runs; the deeper check is a Connect call
             readiness=Readiness("tcp", "grpc", startup_failures=60),
