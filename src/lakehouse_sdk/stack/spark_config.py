@@ -29,7 +29,8 @@ ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExt
 # spark-submit read them from the variable of this name), locally and in the pods. None of them runs a task
 # (executors keep the JVM's defaults), so they need no optimising compiler (C2): measured on a 2-core machine,
 # the three used 31-35 CPU seconds to start with the defaults and 20-21 with these, a warm `lakehouse up --local`
-# went from 34 s to 24 s (median of 3, interleaved), and the Connect server's queries (planning, collecting 1 M rows) were no slower.
+# went from 34 s to 24 s (median of 3, interleaved), and the Connect server's queries (planning, collecting
+# 1 M rows) were no slower.
 SPARK_DAEMON_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
