@@ -82,11 +82,15 @@ class RuntimeContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def tmp_path(self, name: str) -> Path:
+        """``<state>/tmp/<name>``, without touching it (:meth:`tmp_dir` makes it)."""
+        return self.state / "tmp" / name
+
     def tmp_dir(self, name: str) -> Path:
         """An empty ``<state>/tmp/<name>``: a service's temporary files (``java.io.tmpdir``, ``TMPDIR``), which
         would otherwise stay in the machine's ``/tmp`` (native libraries a JVM unpacks and a killed one never
-        deletes, Hive's session directories, glog files). Emptied at each start; ``down --purge`` removes it."""
-        path = self.state / "tmp" / name
+        deletes, Hive's session directories, glog files). Emptied at each start; ``lakehouse down`` removes it."""
+        path = self.tmp_path(name)
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
         return path

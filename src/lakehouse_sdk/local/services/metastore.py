@@ -51,7 +51,7 @@ class HiveMetastore(LocalService):
             f"-Xmx{self.ctx.settings.local.metastore_heap}",
             "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1",
-            f"-Djava.io.tmpdir={self.ctx.state / 'tmp' / 'hive-metastore'}",  # made by launch()
+            f"-Djava.io.tmpdir={self.ctx.tmp_path(self.name)}",  # made by launch()
             f"-Dlog4j.configurationFile={conf}/log4j2.properties",
             *java_add_opens(),
             *jvm_trust_options(self.ctx.tls),  # secure mode: S3A over https, trusting the stack's CA
