@@ -480,6 +480,12 @@ tree_id() { # tree_id DIR SUBDIR...: names, sizes and mtimes of the files below 
   shift
   (cd "$dir" && find "$@" \( -type f -o -type l \) -printf '%p %s %T@\n' | LC_ALL=C sort | sha256sum | cut -c1-16)
 }
+tree_names_sizes() { # as tree_id without mtimes: for pinned wheels, which every new venv unpacks anew
+  local dir=$1
+  shift
+  (cd "$dir" && find "$@" \( -type f -o -type l \) -not -path '*/__pycache__/*' -printf '%p %s\n' |
+    LC_ALL=C sort | sha256sum | cut -c1-16)
+}
 
 inputs_of() {
   case "$1" in
@@ -487,7 +493,7 @@ inputs_of() {
     seaweedfs) sha256sum "$WEED" | cut -c1-64 ;;
     trino) echo "trino=$(tree_id "$TRINO_HOME" bin lib plugin secrets-plugin) jdk=$(sha256sum <"$TRINO_JDK/release")" ;;
     hive) echo "hive=$(tree_id "$HIVE_HOME_SRC" bin conf lib scripts) hadoop=$(tree_id "$HADOOP_LIB" .)" ;;
-    spark) echo "pyspark=$(tree_id "$PYSPARK_DIR" .) py4j=$(tree_id "$PY4J_DIR" .)" ;;
+    spark) echo "pyspark=$(tree_names_sizes "$PYSPARK_DIR" .) py4j=$(tree_names_sizes "$PY4J_DIR" .)" ;;
     aws-cli) echo "awscli=$AWSCLI_VERSION" ;;
   esac
 }
@@ -611,9 +617,12 @@ main() {
   # drop this script's older builds of the same images from the storage (other images are not touched)
   local tag
   for name in "${!KEY[@]}"; do
-    buildah images --format '{{.Name}}:{{.Tag}}' | grep "^$BUILD_NS/$name:" | while read -r tag; do
-      [ "$tag" = "$BUILD_NS/$name:${KEY[$name]}" ] || buildah rmi "$tag" >/dev/null 2>&1 || true
-    done
+    # awk, not grep: no older build (or none at all, when the archive came from another storage) is not
+    # an error under pipefail
+    buildah images --format '{{.Name}}:{{.Tag}}' | awk -v p="$BUILD_NS/$name:" 'index($0, p) == 1' |
+      while read -r tag; do
+        [ "$tag" = "$BUILD_NS/$name:${KEY[$name]}" ] || buildah rmi "$tag" >/dev/null 2>&1 || true
+      done
   done
 
   # the list of archives

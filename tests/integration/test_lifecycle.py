@@ -100,6 +100,17 @@ def test_tables_answer_the_moment_up_returns_after_trino_restarts(stack: Stack, 
             assert lh.query(f"SELECT x FROM {catalog}.restart_{catalog}.t")["x"].tolist() == [7], catalog
 
 
+def test_the_stack_s_catalogs_are_read_only(lh: Lakehouse) -> None:
+    # the local coordinator manages its catalogs dynamically (so its one node has every catalog the moment it
+    # is active), from a read-only file store: the same catalogs as static management, and no CREATE CATALOG
+    from trino.exceptions import TrinoUserError
+
+    assert sorted(lh.query("SHOW CATALOGS")["Catalog"].tolist()) == ["hive", "iceberg", "system"]
+    with pytest.raises(TrinoUserError, match="Catalog store is read only"):
+        lh.query("CREATE CATALOG scratch USING tpch")
+    assert "scratch" not in lh.query("SHOW CATALOGS")["Catalog"].tolist()
+
+
 _JVM_SERVICES = ("trino", "hive-metastore", "spark-master", "spark-worker", "spark-connect")
 
 

@@ -274,9 +274,33 @@ def test_airlift_durations_as_trino_prints_them(text: str, seconds: float | None
     assert probes.airlift_seconds(text) == (pytest.approx(seconds) if seconds is not None else None)
 
 
-def test_trino_is_not_ready_before_its_node_manager_sees_its_catalogs() -> None:
-    early = probes.trino_catalogs_settled({"starting": False, "uptime": "6.79s"})
-    assert early is not None and "NO_NODES_AVAILABLE" in early and "6.8 s" in early
-    assert probes.trino_catalogs_settled({"starting": False, "uptime": "11.20s"}) is None
-    assert probes.trino_catalogs_settled({"starting": False, "uptime": "3.00m"}) is None
-    assert probes.trino_catalogs_settled({"starting": False}) is None  # nothing to wait for: not Trino 476
+@pytest.mark.parametrize(("active", "ready"), [(0, False), (1, True)])
+def test_trino_is_not_ready_without_an_active_node(active: int, ready: bool) -> None:
+    """The readiness query's second column counts the active nodes: none means table queries would fail."""
+    import http.server
+    import threading
+
+    class Coordinator(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"id": "q", "data": [[4, active]]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Coordinator)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = probes.trino_query_ready(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    if ready:
+        assert answer is None
+    else:
+        assert answer is not None and "no active node" in answer and "NO_NODES_AVAILABLE" in answer

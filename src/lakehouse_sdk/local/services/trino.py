@@ -56,10 +56,21 @@ class Trino(LocalService):
             (catalog / f"{name}.properties").write_text(stack_config.to_properties(props))
         config = {
             **stack_config.trino_config_properties(ctx),
-            "catalog.config-dir": str(catalog),
+            # Dynamic catalog management with a read-only file store: the catalogs are the same files, and
+            # CREATE/DROP CATALOG fail ("Catalog store is read only"), but the single node counts as having
+            # every catalog. With static management the node manager learns the node's catalogs from its
+            # discovery announcement up to 10 s after the server started (probes.TRINO_CATALOGS_SETTLE_SECONDS),
+            # and table queries fail with NO_NODES_AVAILABLE until then, even after readiness.
+            "catalog.management": "dynamic",
+            "catalog.store": "file",
             "plugin.dir": str(self.ctx.artifacts.trino_home() / "plugin"),
         }
         (etc / "config.properties").write_text(stack_config.to_properties(config))
+        # the file store's settings: Trino 476 reads them from etc/catalog-store.properties under its working
+        # directory (a fixed path, not a property; etc/ is linked below)
+        (etc / "catalog-store.properties").write_text(
+            stack_config.to_properties({"catalog.config-dir": str(catalog), "catalog.read-only": "true"})
+        )
         (etc / "node.properties").write_text(stack_config.to_properties(stack_config.trino_node_properties(ctx)))
         (etc / "jvm.config").write_text(stack_config.trino_jvm_config(ctx))
         (etc / "log.properties").write_text("io.trino=INFO\n")
@@ -77,8 +88,9 @@ class Trino(LocalService):
         if ctx.values.spooling:
             props = stack_config.trino_spooling_manager_properties(ctx)
             manager.write_text(stack_config.to_properties(props))
-        # Trino reads etc/spooling-manager.properties from its working directory, the data directory (as
-        # the launcher of the server tarball and the image arrange it, with etc/ linked to the config)
+        # Trino reads etc/spooling-manager.properties and etc/catalog-store.properties from its working
+        # directory, the data directory (as the launcher of the server tarball and the image arrange it, with
+        # etc/ linked to the config)
         link = self.ctx.data_dir("trino") / "etc"
         if link.is_symlink() or link.exists():
             link.unlink()
@@ -122,9 +134,6 @@ class Trino(LocalService):
             return "/v1/info does not answer yet"
         if info.get("starting", True):
             return "/v1/info says starting"
-        settling = probes.trino_catalogs_settled(info)
-        if settling is not None:
-            return settling
         login = None
         if context is not None:
             password = self.ctx.settings.trino.password
