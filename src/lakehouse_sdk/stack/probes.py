@@ -163,6 +163,7 @@ def trino_query_ready(
 ) -> str | None:
     """Run ``query`` over Trino's REST protocol; ``None`` when it returns rows, else what went wrong.
 
+    For the default :data:`TRINO_READY_QUERY` the first row must also count an active node (its second column).
     ``context`` verifies an https coordinator, ``login`` (user, password) authenticates (secure mode).
     """
     headers = {"X-Trino-User": login[0] if login else "lakehouse-sdk"}
