@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse_sdk.stack.probes import TRINO_CATALOGS_SETTLE_SECONDS, airlift_seconds
+from lakehouse_sdk.stack.probes import TRINO_CATALOGS_SETTLE_SECONDS
 from tests.images.support import (
     TRINO_ULIMITS,
     BuiltImages,
@@ -41,6 +41,7 @@ from tests.images.support import (
     port_open,
     wait_for,
 )
+from tests.trino_support import airlift_seconds
 
 pytestmark = pytest.mark.images
 

@@ -17,6 +17,7 @@ from lakehouse_sdk.local.artifacts import Artifacts, java_version
 from lakehouse_sdk.local.process import ProcessHandle, _group_alive
 from lakehouse_sdk.local.runtime import ServiceTiming, UpReport
 from lakehouse_sdk.stack import probes
+from tests.trino_support import airlift_seconds
 
 
 def test_process_handle_starts_finds_and_stops_a_whole_group(tmp_path: Path) -> None:
@@ -271,7 +272,7 @@ def test_follow_yields_appended_lines(tmp_path: Path) -> None:
     ],
 )
 def test_airlift_durations_as_trino_prints_them(text: str, seconds: float | None) -> None:
-    assert probes.airlift_seconds(text) == (pytest.approx(seconds) if seconds is not None else None)
+    assert airlift_seconds(text) == (pytest.approx(seconds) if seconds is not None else None)
 
 
 @pytest.mark.parametrize(("active", "ready"), [(0, False), (1, True)])

@@ -20,7 +20,6 @@ from typing import Any
 __all__ = [
     "TRINO_CATALOGS_SETTLE_SECONDS",
     "TRINO_READY_QUERY",
-    "airlift_seconds",
     "grpc_answers",
     "http_json",
     "http_status",
@@ -129,19 +128,6 @@ def grpc_answers(host: str, port: int, timeout: float) -> str:
 # had started at 12.3 s). The Kubernetes readiness probe waits for this much uptime, a bound that a start under
 # heavy load can exceed; the local stack avoids the wait (see local/services/trino.py).
 TRINO_CATALOGS_SETTLE_SECONDS = 11.0
-
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def airlift_seconds(text: str) -> float | None:
-    """An airlift ``Duration`` as Trino prints it (``"6.79s"``, ``"1.50m"``) in seconds, ``None`` if unparseable."""
-    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = text[len(number) :]
-    try:
-        return float(number) * _DURATION_UNITS[unit]
-    except (KeyError, ValueError):
-        return None
-
 
 # Ready means a query reaches both catalogs through the metastore and the coordinator's node manager counts an
 # active node to schedule table splits on (its second column), not only that the coordinator answers. The
